@@ -1,5 +1,4 @@
 // objects.h includes cpprest, whose U() macro breaks googletest's templates; turn it off first.
-#define _TURN_OFF_PLATFORM_STRING
 #include "reconcilers/codec/objects.h"
 
 #include <cpprest/json.h>
