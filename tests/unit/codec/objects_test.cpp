@@ -1,4 +1,3 @@
-// objects.h includes cpprest, whose U() macro breaks googletest's templates; turn it off first.
 #include "reconcilers/codec/objects.h"
 
 #include <cpprest/json.h>
