@@ -72,13 +72,6 @@ ApiError forbidden(const ResourceType& type, const std::string& name, const std:
                      statusDetails(type, name));
 }
 
-ApiError unsupportedMediaType() {
-  return statusError(415, "UnsupportedMediaType",
-                     "the body of the request was in an unknown format - accepted media types "
-                     "include: application/json-patch+json, application/merge-patch+json, "
-                     "application/apply-patch+yaml");
-}
-
 ApiError gone(const std::string& message) { return statusError(410, "Expired", message); }
 
 ApiError tooManyRequests(int retryAfterSeconds) {

@@ -35,8 +35,6 @@ ApiError methodNotAllowed();
 ApiError resourceNotFound();
 ApiError unauthorized();
 ApiError forbidden(const ResourceType& type, const std::string& name, const std::string& message);
-// What kube answers a strategic merge patch of a custom resource.
-ApiError unsupportedMediaType();
 ApiError gone(const std::string& message);  // reason Expired
 ApiError tooManyRequests(int retryAfterSeconds);
 ApiError internalError(const std::string& message);
