@@ -8,6 +8,9 @@ packages=(
   libcpprest-dev    # HTTP client/server and web::json, the one JSON library
   libyaml-cpp-dev   # YAML manifests
   libssl-dev        # TLS
+  libsqlite3-dev    # the ledger's embedded store
+  libpq-dev         # the ledger's PostgreSQL store
+  postgresql        # a throwaway server for the ledger's tests (scripts/with-postgres.sh)
   libgtest-dev libgmock-dev
   clang-format      # CI fails on formatting differences
 )

@@ -408,6 +408,33 @@ std::vector<Violation> validate(const Snapshot& snapshot, const RuleOptions& opt
   return out;
 }
 
+std::vector<Violation> validateObject(const SnapshotIndex& index, const ObjectKey& key,
+                                      const RuleOptions& options) {
+  std::vector<Violation> out;
+  switch (key.kind) {
+    case Kind::Namespace:
+      if (const Namespace* ns = index.findNamespace(key.name)) checkNamespace(*ns, out);
+      break;
+    case Kind::BillingGroup:
+      if (const BillingGroup* group = index.findBillingGroup(key.ns, key.name)) {
+        checkBillingGroup(index, *group, out);
+      }
+      break;
+    case Kind::Project:
+      if (const Project* project = index.findProject(key.ns, key.name)) {
+        checkProject(index, *project, out);
+      }
+      break;
+    case Kind::Invoice:
+      for (const Invoice& invoice : index.snapshot().invoices) {
+        if (invoice.key() == key) checkInvoice(index, invoice, options, out);
+      }
+      break;
+  }
+  std::erase_if(out, [&](const Violation& v) { return v.object != key; });
+  return out;
+}
+
 std::vector<Violation> introducedViolations(const std::vector<Violation>& before,
                                             const std::vector<Violation>& after) {
   std::vector<Violation> introduced;

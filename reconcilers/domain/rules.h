@@ -23,6 +23,11 @@ struct RuleOptions {
 // Every violation in the snapshot, ordered by object, then field, then code.
 std::vector<Violation> validate(const Snapshot& snapshot, const RuleOptions& options = {});
 
+// The violations of one object, without the whole-snapshot checks (duplicates, one invoice per
+// period): what a reconciler reports in the object's Ready condition.
+std::vector<Violation> validateObject(const SnapshotIndex& index, const ObjectKey& key,
+                                      const RuleOptions& options = {});
+
 // The violations in `after` that are not in `before`: what a change introduces. The webhook
 // refuses a change for these only, so an unrelated, already-broken object elsewhere in the
 // cluster never blocks a user.
