@@ -1,17 +1,21 @@
 #include "tests/apiserver/api_server.h"
 
 #include <algorithm>
+#include <array>
 #include <ctime>
+#include <iterator>
 #include <random>
 #include <set>
 #include <sstream>
 
 #include "common/json.h"
+#include "common/tls.h"
 #include "common/yaml.h"
 #include "tests/apiserver/custom_resources.h"
 #include "tests/apiserver/garbage_collector.h"
 #include "tests/apiserver/openapi.h"
 #include "tests/apiserver/patch.h"
+#include "tests/apiserver/protobuf.h"
 #include "tests/apiserver/selection.h"
 #include "tests/apiserver/table.h"
 
@@ -53,6 +57,11 @@ struct ApiServer::Context {
 };
 
 namespace {
+
+// Optimistic concurrency as kube-apiserver's GuaranteedUpdate: read, compute, admit (webhooks
+// may call back into the server, so no lock is held), then write only if the object is still at
+// the revision read; retry when it moved and the caller did not pin a resourceVersion.
+constexpr int kUpdateAttempts = 8;
 
 AdmissionAttributes admissionAttributes(const ResourceType& type, const std::string& subresource,
                                         const char* operation, const std::string& ns,
@@ -132,6 +141,52 @@ std::string randomSuffix(std::size_t length) {
   return out;
 }
 
+// What kube-apiserver's conversion and strategies do to the built-in kinds this server otherwise
+// stores as sent: a Secret's stringData is merged into data (base64) and its type defaults to
+// Opaque; a Namespace carries its own name as the label kubernetes.io/metadata.name (namespace
+// strategy's Canonicalize), whatever the client wrote there.
+void normalizeBuiltin(const ResourceType& type, value& object) {
+  if (!type.group.empty()) return;
+  if (type.plural == "secrets") {
+    if (object.has_field("stringData") && object.at("stringData").is_object()) {
+      for (const auto& [key, item] : object.at("stringData").as_object()) {
+        if (item.is_string()) {
+          object["data"][key] = value::string(common::base64Encode(item.as_string()));
+        }
+      }
+    }
+    if (object.has_field("stringData")) object.erase("stringData");
+    if (!object.has_field("type") || !object.at("type").is_string() ||
+        object.at("type").as_string().empty()) {
+      object["type"] = value::string("Opaque");
+    }
+  } else if (type.plural == "namespaces") {
+    value& meta = metadataOf(object);
+    const value* name = field(meta, "name");
+    if (name != nullptr && name->is_string()) {
+      value copy = *name;  // adding labels may move the members `name` points into
+      meta["labels"]["kubernetes.io/metadata.name"] = copy;
+    }
+  }
+}
+
+// Whether kube-apiserver keeps metadata.generation for the kind: custom resources, CRDs, and the
+// built-in kinds whose strategies set it to 1 on create and bump it on spec changes (workloads,
+// disruption budgets, network policies, webhook configurations). ConfigMaps, Secrets,
+// Namespaces, Leases, Events, RBAC objects and the like have none.
+bool tracksGeneration(const ResourceType& type) {
+  return type.custom() || type.group == "apiextensions.k8s.io" || type.group == "apps" ||
+         type.group == "batch" || type.group == "policy" || type.group == "networking.k8s.io" ||
+         type.group == "admissionregistration.k8s.io";
+}
+
+// The namespaces every cluster has; the first three may not be deleted (NamespaceLifecycle).
+constexpr std::array<const char*, 4> kSystemNamespaces = {"default", "kube-system", "kube-public",
+                                                          "kube-node-lease"};
+bool immortalNamespace(const std::string& name) {
+  return name == "default" || name == "kube-system" || name == "kube-public";
+}
+
 // An object as served at `type`'s version: objects are stored once, at the storage version.
 value servedAs(const ResourceType& type, value object) {
   object["apiVersion"] = value::string(type.groupVersion());
@@ -139,22 +194,36 @@ value servedAs(const ResourceType& type, value object) {
   return object;
 }
 
-ApiError unsupportedBodyType() {
+// Custom resources are JSON or YAML only; built-in kinds also take protobuf.
+ApiError unsupportedBodyType(const ResourceType& type) {
   return statusError(415, "UnsupportedMediaType",
-                     "the body of the request was in an unknown format - accepted media types "
-                     "include: application/json, application/yaml");
+                     std::string("the body of the request was in an unknown format - accepted "
+                                 "media types include: application/json, application/yaml") +
+                         (type.custom() ? "" : ", " + std::string(kProtobufMediaType)));
 }
 
-bool hasAcceptableContentType(const common::HttpRequest& request) {
-  auto type = request.headers.get("Content-Type");
-  if (!type || type->empty()) return true;
-  return type->find("json") != std::string::npos || type->find("yaml") != std::string::npos;
-}
-
-// Bodies may be JSON or YAML (kubectl sends JSON; humans with curl send either).
-std::expected<value, ApiError> parseBody(const common::HttpRequest& request) {
-  auto type = request.headers.get("Content-Type").value_or("application/json");
-  if (type.find("yaml") != std::string::npos && type.find("apply-patch") == std::string::npos) {
+// Bodies may be JSON or YAML (kubectl sends JSON; humans with curl send either), or protobuf
+// for the built-in kinds kubectl's typed subcommands create (see protobuf.h).
+std::expected<value, ApiError> parseBody(const ResourceType& type,
+                                         const common::HttpRequest& request) {
+  auto contentType = request.headers.get("Content-Type").value_or("application/json");
+  if (isProtobufContentType(contentType) && !type.custom()) {
+    auto decoded = decodeProtobufObject(request.body);
+    if (!decoded) {
+      if (decoded.error().kind == ProtobufError::Kind::UnsupportedKind) {
+        return std::unexpected(statusError(415, "UnsupportedMediaType", decoded.error().message));
+      }
+      return std::unexpected(
+          badRequest("the body of the request could not be decoded: " + decoded.error().message));
+    }
+    return *decoded;
+  }
+  if (!contentType.empty() && contentType.find("json") == std::string::npos &&
+      contentType.find("yaml") == std::string::npos) {
+    return std::unexpected(unsupportedBodyType(type));
+  }
+  if (contentType.find("yaml") != std::string::npos &&
+      contentType.find("apply-patch") == std::string::npos) {
     auto documents = common::parseYamlDocuments(request.body);
     if (!documents || documents->size() != 1) {
       return std::unexpected(badRequest("the body of the request is not one YAML document"));
@@ -180,6 +249,7 @@ std::expected<value, ApiError> applyRequestPatch(const ResourceType& type,
   bool supported = patchType && *patchType != PatchType::kApplyPatch &&
                    std::find(accepted.begin(), accepted.end(), *patchType) != accepted.end();
   if (!supported) {
+    // Kubernetes' own wording, which offers server-side apply; this server answers 415 to it.
     PatchError error = unsupportedMediaType(accepted);
     return std::unexpected(ApiError{error.code, error.status()});
   }
@@ -235,6 +305,19 @@ ApiServer::ApiServer(ApiServerOptions options)
       registry_(ResourceRegistry::withBuiltins()),
       store_(std::make_unique<ObjectStore>(options_.store)),
       admission_(std::make_unique<AdmissionController>(*store_, options_.serviceEndpoints)) {
+  for (const char* name : kSystemNamespaces) {
+    if (store_->get("namespaces", "", name)) continue;
+    value ns = value::object(true);
+    ns["apiVersion"] = value::string("v1");
+    ns["kind"] = value::string("Namespace");
+    ns["metadata"]["name"] = value::string(name);
+    ns["metadata"]["uid"] = value::string(newUid());
+    ns["metadata"]["creationTimestamp"] = value::string(nowTimestamp());
+    ns["metadata"]["labels"]["kubernetes.io/metadata.name"] = value::string(name);
+    ns["spec"]["finalizers"] = toStringArray({"kubernetes"});
+    ns["status"]["phase"] = value::string("Active");
+    store_->create("namespaces", ns);
+  }
   // CRDs persisted in the data dir serve their resources again after a restart.
   for (const value& crd :
        store_->list("customresourcedefinitions.apiextensions.k8s.io", std::nullopt).items) {
@@ -574,25 +657,36 @@ void ApiServer::list(const ResourceType& type, const RequestInfo& info, Context&
     }
   }
 
-  auto result = store_->list(type.groupResource(), ns);
+  // Keys continue in the store's order, namespace then name, compared as a pair: "acme-web/x"
+  // sorts before "acme/y" as text but after it as (namespace, name).
+  std::optional<ObjectStore::Key2> after;
+  if (!startAfter.empty()) {
+    auto slash = startAfter.find('/');
+    after = slash == std::string::npos
+                ? ObjectStore::Key2{"", startAfter}
+                : ObjectStore::Key2{startAfter.substr(0, slash), startAfter.substr(slash + 1)};
+  }
   std::vector<value> items;
   std::size_t remaining = 0;
   std::string lastKey;
   bool truncated = false;
-  for (value& object : result.items) {
-    std::string key =
-        stringAt(object, "metadata", "namespace") + "/" + stringAt(object, "metadata", "name");
-    if (!startAfter.empty() && key <= startAfter) continue;
-    if (!selector->matches(object)) continue;
-    if (limit > 0 && items.size() >= limit) {
-      truncated = true;
-      ++remaining;
-      continue;
-    }
-    lastKey = key;
-    items.push_back(servedAs(type, std::move(object)));
-  }
-  std::uint64_t revision = listRevision.value_or(result.revision);
+  const std::uint64_t scanned =
+      store_->scan(type.groupResource(), ns, after, [&](const value& object) {
+        if (!selector->matches(object)) return true;
+        if (limit > 0 && items.size() >= limit) {
+          truncated = true;
+          ++remaining;
+          // remainingItemCount is only reported without a selector; no need to count further.
+          return selector->empty();
+        }
+        lastKey =
+            stringAt(object, "metadata", "namespace") + "/" + stringAt(object, "metadata", "name");
+        items.push_back(servedAs(type, object));
+        return true;
+      });
+  // Every page reports the first page's resourceVersion, as kube's consistent snapshots do: a
+  // watch from it then replays whatever changed while the client paged.
+  std::uint64_t revision = listRevision.value_or(scanned);
   std::string continueToken = truncated ? encodeContinueToken({revision, lastKey}) : "";
   if (wantsTable(ctx.request)) {
     ctx.send(200, tableFor(type, items, revision, continueToken));
@@ -602,7 +696,7 @@ void ApiServer::list(const ResourceType& type, const RequestInfo& info, Context&
   body["kind"] = value::string(type.listKind);
   body["apiVersion"] = value::string(type.groupVersion());
   value meta = value::object(true);
-  meta["resourceVersion"] = value::string(std::to_string(result.revision));
+  meta["resourceVersion"] = value::string(std::to_string(revision));
   if (truncated) {
     meta["continue"] = value::string(continueToken);
     // Kubernetes leaves remainingItemCount out when a selector filtered the list.
@@ -672,7 +766,7 @@ void ApiServer::watch(const ResourceType& type, const RequestInfo& info, Context
   if (!started) {
     // kube-apiserver answers an expired resourceVersion with 200 and one ERROR event.
     ApiError expired = gone("too old resource version: " + std::to_string(*from) + " (" +
-                            std::to_string(started.error().oldestAvailable) + ")");
+                            std::to_string(started.error().oldestAvailable - 1) + ")");
     event("ERROR", expired.status);
     ctx.writer.endStream();
     return;
@@ -736,11 +830,7 @@ void ApiServer::create(const ResourceType& type, const RequestInfo& info, Contex
     ctx.fail(methodNotAllowed());
     return;
   }
-  if (!hasAcceptableContentType(ctx.request)) {
-    ctx.fail(unsupportedBodyType());
-    return;
-  }
-  auto body = parseBody(ctx.request);
+  auto body = parseBody(type, ctx.request);
   if (!body) {
     ctx.fail(body.error());
     return;
@@ -799,7 +889,11 @@ void ApiServer::create(const ResourceType& type, const RequestInfo& info, Contex
   object["kind"] = value::string(type.kind);
   meta["uid"] = value::string(newUid());
   meta["creationTimestamp"] = value::string(nowTimestamp());
-  meta["generation"] = value::number(1);
+  if (tracksGeneration(type)) {
+    meta["generation"] = value::number(1);
+  } else if (meta.has_field("generation")) {
+    meta.erase("generation");
+  }
   for (const char* serverOwned : {"resourceVersion", "deletionTimestamp",
                                   "deletionGracePeriodSeconds", "selfLink", "managedFields"}) {
     if (meta.has_field(serverOwned)) meta.erase(serverOwned);
@@ -809,6 +903,7 @@ void ApiServer::create(const ResourceType& type, const RequestInfo& info, Contex
     object["spec"]["finalizers"] = toStringArray({"kubernetes"});
     object["status"]["phase"] = value::string("Active");
   }
+  normalizeBuiltin(type, object);
   auto admitted = admit(type, std::move(object), ctx);
   if (!admitted) {
     ctx.fail(admitted.error());
@@ -839,11 +934,7 @@ void ApiServer::create(const ResourceType& type, const RequestInfo& info, Contex
 }
 
 void ApiServer::update(const ResourceType& type, const RequestInfo& info, Context& ctx) {
-  if (!hasAcceptableContentType(ctx.request)) {
-    ctx.fail(unsupportedBodyType());
-    return;
-  }
-  auto body = parseBody(ctx.request);
+  auto body = parseBody(type, ctx.request);
   if (!body) {
     ctx.fail(body.error());
     return;
@@ -858,73 +949,85 @@ void ApiServer::update(const ResourceType& type, const RequestInfo& info, Contex
                         ") does not match the name on the URL (" + info.name + ")"));
     return;
   }
-  replace(type, info, ctx, *body, false);
+  replace(type, info, ctx, *body, false, false);
 }
 
 void ApiServer::patch(const ResourceType& type, const RequestInfo& info, Context& ctx) {
-  auto current = store_->get(type.groupResource(), info.ns, info.name);
-  if (!current) {
-    ctx.fail(notFound(type, info.name));
-    return;
+  for (int attempt = 0; attempt < kUpdateAttempts; ++attempt) {
+    auto current = store_->get(type.groupResource(), info.ns, info.name);
+    if (!current) {
+      ctx.fail(notFound(type, info.name));
+      return;
+    }
+    std::string contentType = ctx.request.headers.get("Content-Type").value_or("");
+    auto patched = applyRequestPatch(type, contentType, servedAs(type, *current), ctx.request.body);
+    if (!patched) {
+      ctx.fail(patched.error());
+      return;
+    }
+    // A patch that does not name a resourceVersion applies to whatever is current: when another
+    // write lands first, it is applied again to the new state instead of conflicting.
+    const std::string currentRv = stringAt(*current, "metadata", "resourceVersion");
+    const std::string patchedRv = stringAt(*patched, "metadata", "resourceVersion");
+    const bool pinned = !patchedRv.empty() && patchedRv != currentRv;
+    if (patchedRv.empty()) metadataOf(*patched)["resourceVersion"] = value::string(currentRv);
+    if (replace(type, info, ctx, *patched, true, !pinned)) return;
   }
-  std::string contentType = ctx.request.headers.get("Content-Type").value_or("");
-  auto patched = applyRequestPatch(type, contentType, servedAs(type, *current), ctx.request.body);
-  if (!patched) {
-    ctx.fail(patched.error());
-    return;
-  }
-  // A patch that does not name a resourceVersion applies to whatever is current.
-  std::string patchedRv = stringAt(*patched, "metadata", "resourceVersion");
-  if (patchedRv.empty()) {
-    metadataOf(*patched)["resourceVersion"] =
-        value::string(stringAt(*current, "metadata", "resourceVersion"));
-  }
-  replace(type, info, ctx, *patched, true);
+  ctx.fail(conflict(type, info.name,
+                    "the object has been modified; please apply your changes to the latest "
+                    "version and try again"));
 }
 
-namespace {
-
-// Optimistic concurrency as kube-apiserver's GuaranteedUpdate: read, compute, admit (webhooks
-// may call back into the server, so no lock is held), then write only if the object is still at
-// the revision read; retry when it moved and the caller did not pin a resourceVersion.
-constexpr int kUpdateAttempts = 8;
-
-}  // namespace
-
-void ApiServer::replace(const ResourceType& type, const RequestInfo& info, Context& ctx,
-                        value proposed, bool fromPatch) {
-  (void)fromPatch;
+bool ApiServer::replace(const ResourceType& type, const RequestInfo& info, Context& ctx,
+                        value proposed, bool fromPatch, bool retryable) {
   const bool statusOnly = info.subresource == "status";
   const std::string requestedRv = stringAt(proposed, "metadata", "resourceVersion");
+  if (requestedRv.empty() && !fromPatch && type.custom()) {
+    // Custom resources do not allow unconditional updates (AllowUnconditionalUpdate is false);
+    // kube-apiserver names the resource, not the kind, and prints the uint64 zero as Go's %#v.
+    value details = statusDetails(type, info.name);
+    value cause = value::object(true);
+    cause["reason"] = value::string("FieldValueInvalid");
+    cause["message"] = value::string("Invalid value: 0x0: must be specified for an update");
+    cause["field"] = value::string("metadata.resourceVersion");
+    details["causes"] = value::array({cause});
+    ctx.fail(statusError(422, "Invalid",
+                         type.groupResource() + " \"" + info.name +
+                             "\" is invalid: metadata.resourceVersion: Invalid value: 0x0: must "
+                             "be specified for an update",
+                         details));
+    return true;
+  }
   for (int attempt = 0; attempt < kUpdateAttempts; ++attempt) {
     auto stored = store_->get(type.groupResource(), info.ns, info.name);
     if (!stored) {
       ctx.fail(notFound(type, info.name));
-      return;
+      return true;
     }
     const value& current = *stored;
     const std::string currentRv = stringAt(current, "metadata", "resourceVersion");
     if (!requestedRv.empty() && requestedRv != currentRv) {
+      if (retryable) return false;
       ctx.fail(conflict(type, info.name,
                         "the object has been modified; please apply your changes to the latest "
                         "version and try again"));
-      return;
+      return true;
     }
     auto next = prepareUpdate(type, current, proposed, statusOnly, info);
     if (!next) {
       ctx.fail(next.error());
-      return;
+      return true;
     }
     auto admitted = admit(type, std::move(*next), ctx);
     if (!admitted) {
       ctx.fail(admitted.error());
-      return;
+      return true;
     }
     if (auto refused = admission_->validate(admissionAttributes(type, info.subresource, "UPDATE",
                                                                 info.ns, info.name, *admitted,
                                                                 current, ctx.user, ctx.dryRun))) {
       ctx.fail(*refused);
-      return;
+      return true;
     }
     // An update that leaves a deleting object without finalizers completes the deletion.
     const value& newMeta = admitted->at("metadata");
@@ -933,7 +1036,7 @@ void ApiServer::replace(const ResourceType& type, const RequestInfo& info, Conte
     if (ctx.dryRun || *admitted == current) {
       // No-op updates do not bump resourceVersion.
       ctx.send(200, servedAs(type, ctx.dryRun ? *admitted : current));
-      return;
+      return true;
     }
     auto expected = parseRevision(currentRv);
     auto written = completesDeletion
@@ -941,21 +1044,23 @@ void ApiServer::replace(const ResourceType& type, const RequestInfo& info, Conte
                        : store_->update(type.groupResource(), *admitted, expected);
     if (!written) {
       if (written.error() == StoreError::Conflict && requestedRv.empty()) continue;
+      if (written.error() == StoreError::Conflict && retryable) return false;
       ctx.fail(written.error() == StoreError::NotFound
                    ? notFound(type, info.name)
                    : conflict(type, info.name,
                               "the object has been modified; please apply your changes to the "
                               "latest version and try again"));
-      return;
+      return true;
     }
     if (type.plural == "customresourcedefinitions") crdChanged(*written, completesDeletion);
     if (completesDeletion) wakeGarbageCollector();
     ctx.send(200, servedAs(type, *written));
-    return;
+    return true;
   }
   ctx.fail(conflict(type, info.name,
                     "the object has been modified; please apply your changes to the latest "
                     "version and try again"));
+  return true;
 }
 
 std::expected<value, ApiError> ApiServer::prepareUpdate(const ResourceType& type,
@@ -1013,7 +1118,8 @@ std::expected<value, ApiError> ApiServer::prepareUpdate(const ResourceType& type
                                          "\" is invalid: metadata.finalizers: " + detail));
     }
   }
-  if (specPart(next) != specPart(current)) {
+  normalizeBuiltin(type, next);
+  if (tracksGeneration(type) && specPart(next) != specPart(current)) {
     std::int64_t generation =
         old.has_field("generation") ? old.at("generation").as_number().to_int64() : 1;
     meta["generation"] = value::number(generation + 1);
@@ -1032,6 +1138,9 @@ std::expected<value, ApiError> ApiServer::deleteObject(const ResourceType& type,
   } else if (const value* orphan = field(options, "orphanDependents");
              orphan && orphan->is_boolean() && orphan->as_bool()) {
     policy = "Orphan";
+  }
+  if (type.plural == "namespaces" && type.group.empty() && immortalNamespace(name)) {
+    return std::unexpected(forbidden(type, name, "this namespace may not be deleted"));
   }
   if (policy != "Background" && policy != "Foreground" && policy != "Orphan") {
     return std::unexpected(badRequest("unsupported propagationPolicy \"" + policy +
@@ -1090,9 +1199,10 @@ std::expected<value, ApiError> ApiServer::deleteObject(const ResourceType& type,
       if (!meta.has_field("deletionTimestamp")) {
         nextMeta["deletionTimestamp"] = value::string(nowTimestamp());
         nextMeta["deletionGracePeriodSeconds"] = value::number(0);
-        std::int64_t generation =
-            meta.has_field("generation") ? meta.at("generation").as_number().to_int64() : 1;
-        nextMeta["generation"] = value::number(generation + 1);
+        // kube's markAsDeleting bumps the generation of kinds that have one.
+        if (meta.has_field("generation")) {
+          nextMeta["generation"] = value::number(meta.at("generation").as_number().to_int64() + 1);
+        }
         if (namespaceWithContent) next["status"]["phase"] = value::string("Terminating");
       }
     }
@@ -1117,18 +1227,45 @@ std::expected<value, ApiError> ApiServer::deleteObject(const ResourceType& type,
                                   "the latest version and try again"));
 }
 
-void ApiServer::remove(const ResourceType& type, const RequestInfo& info, Context& ctx) {
+namespace {
+
+// DeleteOptions from the body and the query, as kube-apiserver merges them. kubectl sends
+// dryRun and propagationPolicy in the body; curl users in the query.
+std::expected<value, ApiError> deleteOptions(const common::HttpRequest& request, bool& dryRun) {
   value options = value::object();
-  if (!ctx.request.body.empty()) {
-    auto parsed = common::parseJson(ctx.request.body);
+  if (!request.body.empty()) {
+    auto parsed = common::parseJson(request.body);
     if (!parsed || !parsed->is_object()) {
-      ctx.fail(badRequest("the body of the request could not be decoded as DeleteOptions"));
-      return;
+      return std::unexpected(
+          badRequest("the body of the request could not be decoded as DeleteOptions"));
     }
     options = *parsed;
   }
-  if (auto policy = ctx.query("propagationPolicy"))
+  if (auto policy = request.queryValue("propagationPolicy")) {
     options["propagationPolicy"] = value::string(*policy);
+  }
+  if (const value* modes = field(options, "dryRun"); modes != nullptr && modes->is_array()) {
+    for (const value& mode : modes->as_array()) {
+      std::string text = mode.is_string() ? mode.as_string() : common::toJson(mode);
+      if (text != "All") {
+        return std::unexpected(
+            badRequest("Invalid dry run value: " + text + "; supported values: All"));
+      }
+      dryRun = true;
+    }
+  }
+  return options;
+}
+
+}  // namespace
+
+void ApiServer::remove(const ResourceType& type, const RequestInfo& info, Context& ctx) {
+  auto parsedOptions = deleteOptions(ctx.request, ctx.dryRun);
+  if (!parsedOptions) {
+    ctx.fail(parsedOptions.error());
+    return;
+  }
+  const value& options = *parsedOptions;
   auto result = deleteObject(type, info.ns, info.name, options, ctx.dryRun, ctx.user);
   if (!result) {
     ctx.fail(result.error());
@@ -1144,9 +1281,12 @@ void ApiServer::removeCollection(const ResourceType& type, const RequestInfo& in
     ctx.fail(badRequest(selector.error()));
     return;
   }
-  value options = value::object();
-  if (auto policy = ctx.query("propagationPolicy"))
-    options["propagationPolicy"] = value::string(*policy);
+  auto parsedOptions = deleteOptions(ctx.request, ctx.dryRun);
+  if (!parsedOptions) {
+    ctx.fail(parsedOptions.error());
+    return;
+  }
+  const value& options = *parsedOptions;
   std::optional<std::string> ns;
   if (type.namespaced && !info.ns.empty()) ns = info.ns;
   auto result = store_->list(type.groupResource(), ns);

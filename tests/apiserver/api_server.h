@@ -77,9 +77,12 @@ class ApiServer {
   void remove(const ResourceType& type, const RequestInfo& info, Context& ctx);
   void removeCollection(const ResourceType& type, const RequestInfo& info, Context& ctx);
 
-  // The write path shared by update and patch: `proposed` is the whole new object.
-  void replace(const ResourceType& type, const RequestInfo& info, Context& ctx,
-               web::json::value proposed, bool fromPatch);
+  // The write path shared by update and patch: `proposed` is the whole new object. A patch that
+  // did not name a resourceVersion is `retryable`: when the object moved since the patch was
+  // applied, replace answers nothing and returns false, and the patch is applied again to the
+  // new state, as kube-apiserver's patcher does. Returns true once it answered.
+  bool replace(const ResourceType& type, const RequestInfo& info, Context& ctx,
+               web::json::value proposed, bool fromPatch, bool retryable);
   // The object an update would store, before admission: immutable metadata kept, status or
   // everything but status taken from `proposed`, generation bumped on spec changes.
   std::expected<web::json::value, ApiError> prepareUpdate(const ResourceType& type,

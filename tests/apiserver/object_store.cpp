@@ -144,6 +144,22 @@ ObjectStore::ListResult ObjectStore::list(const std::string& resource,
   return result;
 }
 
+std::uint64_t ObjectStore::scan(const std::string& resource, const std::optional<std::string>& ns,
+                                const std::optional<Key2>& after,
+                                const std::function<bool(const value&)>& visit) const {
+  std::lock_guard lock(mutex_);
+  auto it = after ? objects_.upper_bound(Key{resource, after->first, after->second})
+                  : objects_.lower_bound(Key{resource, ns.value_or(""), ""});
+  for (; it != objects_.end() && std::get<0>(it->first) == resource; ++it) {
+    if (ns && std::get<1>(it->first) != *ns) {
+      if (std::get<1>(it->first) > *ns) break;
+      continue;  // a token from another namespace's list: skip up to this one
+    }
+    if (!visit(it->second)) break;
+  }
+  return revision_;
+}
+
 std::expected<ObjectStore::MutationResult, std::string> ObjectStore::mutate(
     const std::string& resource, const std::string& ns, const std::string& name,
     const Mutator& mutator) {

@@ -113,6 +113,14 @@ class ObjectStore {
   // All objects of a resource (in one namespace when `ns` is set), at one consistent revision.
   ListResult list(const std::string& resource, const std::optional<std::string>& ns) const;
 
+  // Visits a resource's objects (in one namespace when `ns` is set) in list order, namespace then
+  // name, starting after `after` (namespace, name) when given, under the store lock and without
+  // copying them; `visit` returns false to stop. Returns the revision the scan saw.
+  using Key2 = std::pair<std::string, std::string>;  // namespace, name
+  std::uint64_t scan(const std::string& resource, const std::optional<std::string>& ns,
+                     const std::optional<Key2>& after,
+                     const std::function<bool(const web::json::value&)>& visit) const;
+
   // What a read-modify-write callback decides, given the current object (nullopt when absent).
   struct Mutation {
     enum class Action { Put, Delete, Keep };

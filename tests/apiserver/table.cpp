@@ -1,6 +1,7 @@
 #include "tests/apiserver/table.h"
 
 #include <ctime>
+#include <functional>
 
 #include "common/json.h"
 
@@ -123,6 +124,106 @@ void apply(const std::vector<value>& from, const std::string& step, std::vector<
   }
 }
 
+std::size_t sizeOf(const value& object, const char* section, const char* name = nullptr) {
+  if (!object.is_object() || !object.has_field(section)) return 0;
+  const value* node = &object.at(section);
+  if (name != nullptr) {
+    if (!node->is_object() || !node->has_field(name)) return 0;
+    node = &node->at(name);
+  }
+  return node->is_object() || node->is_array() ? node->size() : 0;
+}
+
+std::string textAt(const value& object, const std::string& path) {
+  auto found = evaluateJsonPath(object, path);
+  return found && found->is_string() ? found->as_string() : std::string();
+}
+
+std::int64_t numberAt(const value& object, const std::string& path) {
+  auto found = evaluateJsonPath(object, path);
+  return found && found->is_number() ? found->as_number().to_int64() : 0;
+}
+
+// A column of a built-in kind's table and how its cell is computed.
+struct BuiltinColumn {
+  value definition;
+  std::function<value(const value&)> cell;
+};
+
+value ageCell(const value& object) {
+  auto created = evaluateJsonPath(object, ".metadata.creationTimestamp");
+  return value::string(created ? ageOf(*created) : "<unknown>");
+}
+
+// The columns kube-apiserver's printers (pkg/printers/internalversion) give the built-in kinds
+// users list most; other built-in kinds get Name and Age.
+std::optional<std::vector<BuiltinColumn>> builtinColumns(const ResourceType& type) {
+  const std::string key = type.group + "/" + type.plural;
+  const BuiltinColumn age{column("Age", "string", "",
+                                 "CreationTimestamp is a timestamp representing the server time "
+                                 "when this object was created.",
+                                 0),
+                          ageCell};
+  if (key == "/namespaces") {
+    return std::vector<BuiltinColumn>{
+        {column("Status", "string", "", "The status of the namespace", 0),
+         [](const value& o) { return value::string(textAt(o, ".status.phase")); }},
+        age};
+  }
+  if (key == "/secrets") {
+    return std::vector<BuiltinColumn>{
+        {column("Type", "string", "", "The type of the secret", 0),
+         [](const value& o) { return value::string(textAt(o, ".type")); }},
+        {column("Data", "string", "", "The number of entries in the secret", 0),
+         [](const value& o) { return value::number(sizeOf(o, "data")); }},
+        age};
+  }
+  if (key == "/configmaps") {
+    return std::vector<BuiltinColumn>{
+        {column("Data", "string", "", "The number of entries in the configmap", 0),
+         [](const value& o) { return value::number(sizeOf(o, "data") + sizeOf(o, "binaryData")); }},
+        age};
+  }
+  if (key == "/serviceaccounts") {
+    return std::vector<BuiltinColumn>{
+        {column("Secrets", "string", "", "The number of secrets of the service account", 0),
+         [](const value& o) { return value::number(sizeOf(o, "secrets")); }},
+        age};
+  }
+  if (key == "coordination.k8s.io/leases") {
+    return std::vector<BuiltinColumn>{
+        {column("Holder", "string", "", "The holder of the lease", 0),
+         [](const value& o) { return value::string(textAt(o, ".spec.holderIdentity")); }},
+        age};
+  }
+  if (key == "admissionregistration.k8s.io/validatingwebhookconfigurations" ||
+      key == "admissionregistration.k8s.io/mutatingwebhookconfigurations") {
+    return std::vector<BuiltinColumn>{
+        {column("Webhooks", "integer", "", "Webhooks indicates the number of webhooks", 0),
+         [](const value& o) { return value::number(sizeOf(o, "webhooks")); }},
+        age};
+  }
+  if (key == "apps/deployments") {
+    return std::vector<BuiltinColumn>{
+        {column("Ready", "string", "", "Number of the pod with ready state", 0),
+         [](const value& o) {
+           return value::string(std::to_string(numberAt(o, ".status.readyReplicas")) + "/" +
+                                std::to_string(numberAt(o, ".spec.replicas")));
+         }},
+        {column("Up-to-date", "string", "", "Total number of updated pods", 0),
+         [](const value& o) { return value::number(numberAt(o, ".status.updatedReplicas")); }},
+        {column("Available", "string", "", "Total number of available pods", 0),
+         [](const value& o) { return value::number(numberAt(o, ".status.availableReplicas")); }},
+        age};
+  }
+  if (key == "apiextensions.k8s.io/customresourcedefinitions") {
+    return std::vector<BuiltinColumn>{
+        {column("Created At", "date", "", "CreationTimestamp of the CustomResourceDefinition", 0),
+         [](const value& o) { return value::string(textAt(o, ".metadata.creationTimestamp")); }}};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string humanDuration(std::chrono::seconds age) {
@@ -183,6 +284,30 @@ value tableFor(const ResourceType& type, const std::vector<value>& items, std::u
   table["apiVersion"] = value::string("meta.k8s.io/v1");
   table["metadata"]["resourceVersion"] = value::string(std::to_string(revision));
   if (!continueToken.empty()) table["metadata"]["continue"] = value::string(continueToken);
+
+  if (!type.custom()) {
+    if (auto builtin = builtinColumns(type)) {
+      std::vector<value> definitions{column(
+          "Name", "string", "name",
+          "Name must be unique within a namespace. Is required when creating resources, although "
+          "some resources may allow a client to request the generation of an appropriate name "
+          "automatically.",
+          0)};
+      for (const BuiltinColumn& c : *builtin) definitions.push_back(c.definition);
+      table["columnDefinitions"] = value::array(definitions);
+      value rows = value::array(items.size());
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        value cells = value::array(builtin->size() + 1);
+        cells[0] = evaluateJsonPath(items[i], ".metadata.name").value_or(value::string(""));
+        for (std::size_t c = 0; c < builtin->size(); ++c)
+          cells[c + 1] = (*builtin)[c].cell(items[i]);
+        rows[i]["cells"] = cells;
+        if (include != TableObjects::None) rows[i]["object"] = rowObject(type, items[i], include);
+      }
+      table["rows"] = rows;
+      return table;
+    }
+  }
 
   struct Column {
     std::string path;

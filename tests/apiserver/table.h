@@ -1,7 +1,8 @@
 // Server-side printing: the meta.k8s.io/v1 Table that `kubectl get` asks for (Accept:
 // application/json;as=Table;g=meta.k8s.io;v=v1). Custom resources get their CRD's
-// additionalPrinterColumns, evaluated with the JSONPath subset CRDs use; built-in kinds get
-// Name and Age.
+// additionalPrinterColumns, evaluated with the JSONPath subset CRDs use; the built-in kinds users
+// list most get kube's columns (Namespace Status, Secret Type/Data, ConfigMap Data, Lease Holder,
+// Deployment Ready/Up-to-date/Available, ...); other built-in kinds get Name and Age.
 #pragma once
 
 #include <cpprest/json.h>

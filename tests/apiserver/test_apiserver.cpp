@@ -63,6 +63,7 @@ std::expected<std::unique_ptr<TestApiServer>, std::string> TestApiServer::start(
   apiOptions.bookmarkInterval = server->options_.bookmarkInterval;
   apiOptions.serviceEndpoints = server->options_.serviceEndpoints;
   server->api_ = std::make_unique<ApiServer>(apiOptions);
+  server->installFaults();
   if (auto serving = server->startServing(); !serving) return std::unexpected(serving.error());
   return server;
 }
@@ -252,6 +253,13 @@ void TestApiServer::serveAdmin(const common::HttpRequest& request,
   }
 }
 
+void TestApiServer::installFaults() {
+  api_->setRequestFilter(
+      [this](const common::HttpRequest& request, const RequestInfo& info, const UserInfo& user) {
+        return faults_.before(request, info, user);
+      });
+}
+
 void TestApiServer::dropWatches() { api_->store().stopAllWatchers(); }
 void TestApiServer::cutConnections() { http_->closeAllConnections(); }
 void TestApiServer::expireWatchHistory() { api_->store().compactHistory(); }
@@ -269,6 +277,7 @@ std::expected<void, std::string> TestApiServer::restart() {
     apiOptions.serviceEndpoints = options_.serviceEndpoints;
     api_.reset();
     api_ = std::make_unique<ApiServer>(apiOptions);
+    installFaults();
   } else {
     api_->store().stopAllWatchers();
   }

@@ -76,6 +76,8 @@ class TestApiServer {
   explicit TestApiServer(TestApiServerOptions options);
   std::expected<void, std::string> loadOrCreateCredentials();
   std::expected<void, std::string> startServing();
+  // Routes every API request through faults_ (errors, latency, forbidden verbs).
+  void installFaults();
   void handle(const common::HttpRequest& request, common::HttpResponseWriter& writer);
   std::optional<UserInfo> authenticate(const common::HttpRequest& request) const;
   void serveAdmin(const common::HttpRequest& request, common::HttpResponseWriter& writer);

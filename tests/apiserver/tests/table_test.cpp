@@ -87,13 +87,46 @@ TEST(TableTest, CustomResourcesUseTheirPrinterColumns) {
 
 TEST(TableTest, BuiltinKindsShowNameAndAge) {
   ResourceType type;
-  type.kind = "Secret";
-  type.plural = "secrets";
+  type.group = "rbac.authorization.k8s.io";
+  type.kind = "Role";
+  type.plural = "roles";
   type.version = "v1";
   value table = tableFor(type, {kGroup}, 1, "", TableObjects::None);
   ASSERT_EQ(table.at("columnDefinitions").size(), 2u);
   EXPECT_EQ(table.at("columnDefinitions").at(1).at("name").as_string(), "Age");
   EXPECT_FALSE(table.at("rows").at(0).has_field("object"));
+}
+
+TEST(TableTest, BuiltinKindsUsersListGetKubesColumns) {
+  ResourceType secrets;
+  secrets.kind = "Secret";
+  secrets.plural = "secrets";
+  secrets.version = "v1";
+  value secret =
+      parse(R"({"metadata": {"name": "sepa", "creationTimestamp": "2020-01-01T00:00:00Z"},
+                           "type": "Opaque", "data": {"a": "", "b": ""}})");
+  value table = tableFor(secrets, {secret}, 1, "");
+  std::vector<std::string> names;
+  for (const auto& c : table.at("columnDefinitions").as_array()) {
+    names.push_back(c.at("name").as_string());
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"Name", "Type", "Data", "Age"}));
+  const auto& cells = table.at("rows").at(0).at("cells").as_array();
+  EXPECT_EQ(cells.at(1).as_string(), "Opaque");
+  EXPECT_EQ(cells.at(2).as_integer(), 2);
+
+  ResourceType deployments;
+  deployments.group = "apps";
+  deployments.kind = "Deployment";
+  deployments.plural = "deployments";
+  deployments.version = "v1";
+  value deployment = parse(R"({"metadata": {"name": "d"}, "spec": {"replicas": 3},
+                               "status": {"readyReplicas": 2, "updatedReplicas": 3}})");
+  value deploymentTable = tableFor(deployments, {deployment}, 1, "");
+  const value& row = deploymentTable.at("rows").at(0).at("cells");
+  EXPECT_EQ(row.at(1).as_string(), "2/3");
+  EXPECT_EQ(row.at(2).as_integer(), 3);
+  EXPECT_EQ(row.at(3).as_integer(), 0);
 }
 
 }  // namespace
