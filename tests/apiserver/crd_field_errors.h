@@ -67,12 +67,6 @@ FieldError tooLongError(std::string field, long long maxLength);
 FieldError tooManyError(std::string field, long long actual, long long max);
 FieldError internalError(std::string field, std::string detail);
 
-// Go's strconv.Quote: double quotes, \" \\ \n \t ..., \x.. for invalid UTF-8 and control bytes,
-// \u.... for other non-printable runes; printable Unicode is kept as is.
-std::string goQuote(std::string_view text);
-// A float64 as fmt's %v prints it (%g, shortest round-trip digits): the exponent form starts at
-// 1e+06 and below 1e-04 ("123456", "1e+06", "1.5e-05", "0.5"); NaN and ±Inf as Go spells them.
-std::string goFloat(double value);
 // A decoded JSON value as ErrorBody prints it: strings %q, int64/float64/bool %v, null "null",
 // objects and arrays %#v (map[string]interface {}{"a":1, "b":"x"}, []interface {}{"a", 1}).
 std::string goErrorValue(const web::json::value& value);

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "tests/apiserver/crd_field_errors.h"
+#include "tests/apiserver/go_text.h"
 
 namespace billing::apiserver {
 namespace {
@@ -338,7 +339,7 @@ struct MetaCoercer {
     if (value.is_null()) return true;
     if (!value.is_number()) return fail(unmarshalError(value, goField, "int64"));
     if (!isGoInt64(value)) {
-      return fail("json: cannot unmarshal number " + goFloat(value.as_double()) +
+      return fail("json: cannot unmarshal number " + gotext::formatFloat(value.as_double()) +
                   " into Go struct field " + goField + " of type int64");
     }
     if (pointer || value.as_number().to_int64() != 0) out[std::string(key)] = value;
@@ -354,9 +355,9 @@ struct MetaCoercer {
     if (!value.is_string()) return fail(unmarshalError(value, goField, "string"));
     auto normalized = normalizeTime(value.as_string());
     if (!normalized) {
-      return fail("parsing time " + goQuote(value.as_string()) +
-                  " as \"2006-01-02T15:04:05Z07:00\": cannot parse " + goQuote(value.as_string()) +
-                  " as \"2006\"");
+      return fail("parsing time " + gotext::quote(value.as_string()) +
+                  " as \"2006-01-02T15:04:05Z07:00\": cannot parse " +
+                  gotext::quote(value.as_string()) + " as \"2006\"");
     }
     out[std::string(key)] = JsonValue::string(*normalized);
     return true;
@@ -616,7 +617,7 @@ std::expected<DecodedCustomResource, std::string> decodeCustomResource(
 
 std::string decodeErrorMessage(std::string_view kind, std::string_view version,
                                std::string_view detail) {
-  return std::string(kind) + " in version " + goQuote(version) + " cannot be handled as a " +
+  return std::string(kind) + " in version " + gotext::quote(version) + " cannot be handled as a " +
          std::string(kind) + ": " + std::string(detail);
 }
 

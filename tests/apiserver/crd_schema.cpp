@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "tests/apiserver/crd_pruning.h"
 #include "tests/apiserver/crd_validation.h"
+#include "tests/apiserver/go_text.h"
 
 namespace billing::apiserver {
 namespace {
@@ -64,7 +65,7 @@ std::string goStringSlice(const std::vector<std::string>& values) {
   std::string out = "[]string{";
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (i > 0) out += ", ";
-    out += goQuote(values[i]);
+    out += gotext::quote(values[i]);
   }
   return out + "}";
 }
@@ -596,7 +597,7 @@ void openApiSchema(const JsonValue* schemaPointer, const std::string& path,
       const auto* itemsListType = member(*items, "x-kubernetes-list-type");
       errors.push_back(withValue(
           FieldErrorType::Invalid, child(child(path, "items"), "x-kubernetes-map-type"),
-          itemsListType && itemsListType->is_string() ? goQuote(itemsListType->as_string())
+          itemsListType && itemsListType->is_string() ? gotext::quote(itemsListType->as_string())
                                                       : std::string("\"null\""),
           "must be atomic as item of a list with x-kubernetes-list-type=set"));
     }
@@ -873,7 +874,7 @@ std::string goVersionsValue(const std::vector<JsonValue>& versions, bool schemaH
     const auto& version = versions[i];
     if (i > 0) out += ", ";
     out += "apiextensions.CustomResourceDefinitionVersion{Name:" +
-           goQuote(stringMember(version, "name")) +
+           gotext::quote(stringMember(version, "name")) +
            ", Served:" + (boolMember(version, "served") ? "true" : "false") +
            ", Storage:" + (boolMember(version, "storage") ? "true" : "false") +
            ", Deprecated:" + (boolMember(version, "deprecated") ? "true" : "false") +

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "common/json.h"
+#include "tests/apiserver/go_text.h"
 
 namespace billing::apiserver {
 namespace {
@@ -642,7 +643,7 @@ struct Validator {
   void typeError(std::string_view name, const std::string& typeName, const std::string& got) {
     errors.push_back(typeInvalidError(
         fieldFor(name), JsonValue::string(got),
-        std::string(name) + " in body must be of type " + typeName + ": " + goQuote(got)));
+        std::string(name) + " in body must be of type " + typeName + ": " + gotext::quote(got)));
   }
 
   void validate(const JsonValue& data, const JsonValue& schema, const std::string& name);
@@ -718,7 +719,7 @@ bool Validator::validateType(const JsonValue& data, const JsonValue& schema,
 
 void Validator::validateSchemaProps(const JsonValue& data, const JsonValue& schema,
                                     const std::string& name) {
-  const std::string quoted = goQuote(name);
+  const std::string quoted = gotext::quote(name);
   if (const auto* anyOf = member(schema, "anyOf");
       anyOf && anyOf->is_array() && anyOf->size() > 0) {
     std::optional<FieldErrors> best;
@@ -820,7 +821,7 @@ void Validator::validateFormat(const JsonValue& data, const JsonValue& schema,
   if (valid && !*valid) {
     errors.push_back(typeInvalidError(
         fieldFor(name), data,
-        name + " in body must be of type " + format + ": " + goQuote(data.as_string())));
+        name + " in body must be of type " + format + ": " + gotext::quote(data.as_string())));
   }
 }
 
@@ -831,9 +832,9 @@ void Validator::validateNumber(const JsonValue& data, const JsonValue& schema,
   const long long asInt = isInt ? data.as_number().to_int64() : 0;
   if (auto factor = numberMember(schema, "multipleOf")) {
     if (*factor < 0) {
-      errors.push_back(invalidError(
-          fieldFor(name), JsonValue::number(*factor),
-          "factor MultipleOf declared for " + name + " must be positive: " + goFloat(*factor)));
+      errors.push_back(invalidError(fieldFor(name), JsonValue::number(*factor),
+                                    "factor MultipleOf declared for " + name +
+                                        " must be positive: " + gotext::formatFloat(*factor)));
     } else if (isInt) {
       const auto intFactor = static_cast<long long>(*factor);
       if (intFactor != 0 && (asInt / intFactor) * intFactor != asInt) {
@@ -845,7 +846,8 @@ void Validator::validateNumber(const JsonValue& data, const JsonValue& schema,
       const double multiple = *factor < 1 ? 1 / *factor * asFloat : asFloat / *factor;
       if (!isJsonIntegerFloat(std::fabs(multiple))) {
         errors.push_back(invalidError(
-            fieldFor(name), data, name + " in body should be a multiple of " + goFloat(*factor)));
+            fieldFor(name), data,
+            name + " in body should be a multiple of " + gotext::formatFloat(*factor)));
       }
     }
   }
@@ -860,7 +862,8 @@ void Validator::validateNumber(const JsonValue& data, const JsonValue& schema,
             invalidError(fieldFor(name), data, name + relation + std::to_string(limit)));
       }
     } else if ((!exclusive && asFloat < *minimum) || (exclusive && asFloat <= *minimum)) {
-      errors.push_back(invalidError(fieldFor(name), data, name + relation + goFloat(*minimum)));
+      errors.push_back(
+          invalidError(fieldFor(name), data, name + relation + gotext::formatFloat(*minimum)));
     }
   }
   if (auto maximum = numberMember(schema, "maximum")) {
@@ -874,7 +877,8 @@ void Validator::validateNumber(const JsonValue& data, const JsonValue& schema,
             invalidError(fieldFor(name), data, name + relation + std::to_string(limit)));
       }
     } else if ((!exclusive && asFloat > *maximum) || (exclusive && asFloat >= *maximum)) {
-      errors.push_back(invalidError(fieldFor(name), data, name + relation + goFloat(*maximum)));
+      errors.push_back(
+          invalidError(fieldFor(name), data, name + relation + gotext::formatFloat(*maximum)));
     }
   }
 }
@@ -1090,7 +1094,7 @@ std::vector<std::size_t> nonUniqueIndices(const std::vector<JsonValue>& elements
         canonical = "i" + common::toJson(element);
         break;
       case Kind::Float:
-        canonical = "f" + goFloat(element.as_double());
+        canonical = "f" + gotext::formatFloat(element.as_double());
         break;
       default:
         canonical = std::string(1, static_cast<char>('a' + static_cast<int>(kindOf(element)))) +

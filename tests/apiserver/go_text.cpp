@@ -10,34 +10,61 @@
 namespace billing::apiserver::gotext {
 namespace {
 
-constexpr char kHex[] = "0123456789abcdef";
-
-void appendHexByte(std::string& out, unsigned char c) {
-  out += "\\x";
-  out += kHex[c >> 4];
-  out += kHex[c & 0xF];
+// Decodes one UTF-8 sequence at `at`; returns the code point and its length, or -1 and 1 for an
+// invalid byte (Go's utf8.RuneError with width 1).
+std::pair<long, std::size_t> decodeRune(std::string_view text, std::size_t at) {
+  const auto byte = static_cast<unsigned char>(text[at]);
+  if (byte < 0x80) return {byte, 1};
+  std::size_t length = 0;
+  long rune = 0;
+  long minimum = 0;
+  if ((byte & 0xE0) == 0xC0) {
+    length = 2;
+    rune = byte & 0x1F;
+    minimum = 0x80;
+  } else if ((byte & 0xF0) == 0xE0) {
+    length = 3;
+    rune = byte & 0x0F;
+    minimum = 0x800;
+  } else if ((byte & 0xF8) == 0xF0) {
+    length = 4;
+    rune = byte & 0x07;
+    minimum = 0x10000;
+  } else {
+    return {-1, 1};
+  }
+  if (at + length > text.size()) return {-1, 1};
+  for (std::size_t i = 1; i < length; ++i) {
+    const auto next = static_cast<unsigned char>(text[at + i]);
+    if ((next & 0xC0) != 0x80) return {-1, 1};
+    rune = (rune << 6) | (next & 0x3F);
+  }
+  if (rune < minimum || rune > 0x10FFFF || (rune >= 0xD800 && rune <= 0xDFFF)) return {-1, 1};
+  return {rune, length};
 }
 
-// strconv.FormatFloat(f, 'g', -1, 64): the shortest digits, in exponent form when the decimal
-// exponent is below -4 or at least 6 ("1e+06", "1.5e-05"), with at least two exponent digits.
-std::string formatFloat(double value) {
-  if (std::isnan(value)) return "NaN";
-  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-  char buffer[64];
-  auto scientific =
-      std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
-  const std::string text(buffer, scientific.ptr);
-  const auto e = text.find('e');
-  const int exponent = std::stoi(text.substr(e + 1));
-  if (exponent < -4 || exponent >= 6) {
-    std::string mantissa = text.substr(0, e);
-    const std::string sign = exponent < 0 ? "-" : "+";
-    std::string digits = std::to_string(std::abs(exponent));
-    if (digits.size() < 2) digits.insert(0, "0");
-    return mantissa + "e" + sign + digits;
+// Go's strconv.IsPrint, approximated: controls, the C1 block, separators other than the ASCII
+// space and the specials that Go classes as non-graphic are not printable.
+bool isPrintable(long rune) {
+  if (rune < 0x20 || rune == 0x7F) return false;
+  if (rune >= 0x80 && rune <= 0xA0) return false;
+  if (rune == 0xAD) return false;
+  if (rune >= 0x2000 && rune <= 0x200F) return false;
+  if (rune >= 0x2028 && rune <= 0x202F) return false;
+  if (rune >= 0x205F && rune <= 0x206F) return false;
+  if (rune == 0x3000 || rune == 0xFEFF) return false;
+  if (rune >= 0xFFF9 && rune <= 0xFFFB) return false;
+  if (rune >= 0xE000 && rune <= 0xF8FF) return false;  // private use
+  if ((rune & 0xFFFE) == 0xFFFE) return false;         // noncharacters
+  return true;
+}
+
+void appendHex(std::string& out, unsigned long value, int digits) {
+  static constexpr std::array<char, 16> kHex{'0', '1', '2', '3', '4', '5', '6', '7',
+                                             '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
+  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) {
+    out.push_back(kHex[(value >> shift) & 0xF]);
   }
-  auto fixed = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed);
-  return std::string(buffer, fixed.ptr);
 }
 
 }  // namespace
@@ -64,19 +91,16 @@ std::size_t utf8SequenceLength(std::string_view text, std::size_t i) {
 
 std::string quote(std::string_view text) {
   std::string out = "\"";
-  for (std::size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x80) {
-      if (const auto length = utf8SequenceLength(text, i); length > 0) {
-        out.append(text.substr(i, length));
-        i += length;
-      } else {
-        appendHexByte(out, c);
-        ++i;
-      }
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const auto [rune, width] = decodeRune(text, at);
+    if (rune < 0) {
+      out += "\\x";
+      appendHex(out, static_cast<unsigned char>(text[at]), 2);
+      at += 1;
       continue;
     }
-    switch (c) {
+    switch (rune) {
       case '"':
         out += "\\\"";
         break;
@@ -105,16 +129,64 @@ std::string quote(std::string_view text) {
         out += "\\v";
         break;
       default:
-        if (c < 0x20 || c == 0x7F) {
-          appendHexByte(out, c);
+        if (isPrintable(rune)) {
+          out.append(text.substr(at, width));
+        } else if (rune < 0x80) {
+          out += "\\x";
+          appendHex(out, static_cast<unsigned long>(rune), 2);
+        } else if (rune <= 0xFFFF) {
+          out += "\\u";
+          appendHex(out, static_cast<unsigned long>(rune), 4);
         } else {
-          out += static_cast<char>(c);
+          out += "\\U";
+          appendHex(out, static_cast<unsigned long>(rune), 8);
         }
     }
-    ++i;
+    at += width;
   }
   out += '"';
   return out;
+}
+
+std::string formatFloat(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  if (value == 0) return std::signbit(value) ? "-0" : "0";
+  // Shortest digits in scientific form, then laid out as Go's %g with shortest precision.
+  std::array<char, 64> buffer{};
+  auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value,
+                              std::chars_format::scientific);
+  std::string scientific(buffer.data(), result.ptr);
+  const auto ePosition = scientific.find('e');
+  std::string mantissa = scientific.substr(0, ePosition);
+  const int exponent = std::stoi(scientific.substr(ePosition + 1));
+  std::string sign;
+  if (!mantissa.empty() && mantissa[0] == '-') {
+    sign = "-";
+    mantissa.erase(0, 1);
+  }
+  std::string digits;
+  for (char c : mantissa) {
+    if (c != '.') digits.push_back(c);
+  }
+  // strconv's %g with the shortest precision decides with an "eprec" of 6.
+  if (exponent < -4 || exponent >= 6) {
+    std::string out = sign + digits.substr(0, 1);
+    if (digits.size() > 1) out += "." + digits.substr(1);
+    out += exponent < 0 ? "e-" : "e+";
+    const int magnitude = exponent < 0 ? -exponent : exponent;
+    if (magnitude < 10) out += '0';
+    out += std::to_string(magnitude);
+    return out;
+  }
+  if (exponent < 0) {
+    return sign + "0." + std::string(static_cast<std::size_t>(-exponent - 1), '0') + digits;
+  }
+  const auto integerDigits = static_cast<std::size_t>(exponent) + 1;
+  if (digits.size() <= integerDigits) {
+    return sign + digits + std::string(integerDigits - digits.size(), '0');
+  }
+  return sign + digits.substr(0, integerDigits) + "." + digits.substr(integerDigits);
 }
 
 std::string formatValue(const web::json::value& value) {

@@ -17,10 +17,13 @@ namespace billing::apiserver::gotext {
 // Length of the UTF-8 sequence that starts at text[i], or 0 when the bytes there are not UTF-8.
 std::size_t utf8SequenceLength(std::string_view text, std::size_t i);
 
-// fmt's %q (strconv.Quote): printable text as is, backslash escapes for quotes, backslashes and
-// control characters, \xNN for bytes that are not UTF-8. (Non-printable non-ASCII code points,
-// which Go would escape as \u...., are kept as they are.)
+// Go's strconv.Quote (fmt's %q): double quotes, \" \\ \n \t ..., \x.. for invalid UTF-8 and
+// control bytes, \u.... for other non-printable runes; printable Unicode is kept as is.
 std::string quote(std::string_view text);
+
+// A float64 as fmt's %v prints it (%g, shortest round-trip digits): the exponent form starts at
+// 1e+06 and below 1e-04 ("123456", "1e+06", "1.5e-05", "0.5"); NaN and ±Inf as Go spells them.
+std::string formatFloat(double value);
 
 // fmt's %v of the value encoding/json decodes `value` into: "map[a:1 b:[x y]]" with keys sorted,
 // "[x y]", strings unquoted, <nil> for null, integers in decimal, other numbers as %g does.

@@ -16,6 +16,7 @@
 #include "tests/apiserver/crd_field_errors.h"
 #include "tests/apiserver/crd_pruning.h"
 #include "tests/apiserver/crd_validation.h"
+#include "tests/apiserver/go_text.h"
 
 namespace billing::apiserver {
 namespace {
@@ -464,15 +465,15 @@ TEST(CrdSchemaStatus, SingleCauseHasNoBracketsAndDuplicatesCollapse) {
 }
 
 TEST(CrdSchemaStatus, GoValuePrinting) {
-  EXPECT_EQ(goFloat(1.5), "1.5");
-  EXPECT_EQ(goFloat(2), "2");
-  EXPECT_EQ(goFloat(123456), "123456");
-  EXPECT_EQ(goFloat(1e6), "1e+06");
-  EXPECT_EQ(goFloat(0.0001), "0.0001");
-  EXPECT_EQ(goFloat(0.00001), "1e-05");
-  EXPECT_EQ(goQuote("a\"b\\c\n\x01"), R"("a\"b\\c\n\x01")");
-  EXPECT_EQ(goQuote("\xC3\xA9t\xC3\xA9"), "\"\xC3\xA9t\xC3\xA9\"");
-  EXPECT_EQ(goQuote("\xFF"), R"("\xff")");
+  EXPECT_EQ(gotext::formatFloat(1.5), "1.5");
+  EXPECT_EQ(gotext::formatFloat(2), "2");
+  EXPECT_EQ(gotext::formatFloat(123456), "123456");
+  EXPECT_EQ(gotext::formatFloat(1e6), "1e+06");
+  EXPECT_EQ(gotext::formatFloat(0.0001), "0.0001");
+  EXPECT_EQ(gotext::formatFloat(0.00001), "1e-05");
+  EXPECT_EQ(gotext::quote("a\"b\\c\n\x01"), R"("a\"b\\c\n\x01")");
+  EXPECT_EQ(gotext::quote("\xC3\xA9t\xC3\xA9"), "\"\xC3\xA9t\xC3\xA9\"");
+  EXPECT_EQ(gotext::quote("\xFF"), R"("\xff")");
   EXPECT_EQ(goErrorValue(json(R"({"b":[1,"x",null],"a":true})")),
             R"(map[string]interface {}{"a":true, "b":[]interface {}{1, "x", interface {}(nil)}})");
   EXPECT_EQ(goErrorValue(JsonValue::null()), "\"null\"");
