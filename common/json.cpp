@@ -54,7 +54,9 @@ std::string readableParseError(std::string message) {
   return message;
 }
 
-void appendString(std::string& out, std::string_view text) {
+}  // namespace
+
+void appendJsonString(std::string& out, std::string_view text) {
   static constexpr std::array<char, 16> kHex{'0', '1', '2', '3', '4', '5', '6', '7',
                                              '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
   out.push_back('"');
@@ -96,6 +98,8 @@ void appendString(std::string& out, std::string_view text) {
   out.push_back('"');
 }
 
+namespace {
+
 void appendNumber(std::string& out, const JsonValue& node) {
   if (node.is_integer()) {
     const auto& number = node.as_number();
@@ -132,7 +136,7 @@ void appendValue(std::string& out, const JsonValue& node, int indent) {
       appendNumber(out, node);
       return;
     case JsonValue::String:
-      appendString(out, node.as_string());
+      appendJsonString(out, node.as_string());
       return;
     case JsonValue::Array: {
       const auto& elements = node.as_array();
@@ -156,7 +160,7 @@ void appendValue(std::string& out, const JsonValue& node, int indent) {
         if (!first) out.push_back(',');
         first = false;
         if (pretty) newline(out, indent + 2);
-        appendString(out, key);
+        appendJsonString(out, key);
         out += pretty ? ": " : ":";
         appendValue(out, member, pretty ? indent + 2 : -1);
       }

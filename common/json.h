@@ -33,6 +33,10 @@ std::string toJson(const web::json::value& value);
 // newline. Empty objects and arrays stay on one line ({} and []).
 std::string toPrettyJson(const web::json::value& value);
 
+// Appends `text` as a JSON string literal (quotes included) to `out`: for writers that build
+// JSON text directly, such as one-object-per-line logs.
+void appendJsonString(std::string& out, std::string_view text);
+
 // JSON equality as a reader sees it: object member order does not matter (cpprest's operator==
 // compares members position by position) and numbers compare by value (1 equals 1.0).
 bool jsonEqual(const web::json::value& left, const web::json::value& right);
