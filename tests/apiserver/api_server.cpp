@@ -909,9 +909,10 @@ void ApiServer::create(const ResourceType& type, const RequestInfo& info, Contex
     ctx.fail(admitted.error());
     return;
   }
-  if (auto refused = admission_->validate(
-          admissionAttributes(type, info.subresource, "CREATE", info.ns, name, *admitted,
-                              value::null(), ctx.user, ctx.dryRun))) {
+  if (auto refused =
+          runWebhooks(admissionAttributes(type, info.subresource, "CREATE", info.ns, name,
+                                          *admitted, value::null(), ctx.user, ctx.dryRun),
+                      ctx.warnings)) {
     ctx.fail(*refused);
     return;
   }
@@ -1023,9 +1024,10 @@ bool ApiServer::replace(const ResourceType& type, const RequestInfo& info, Conte
       ctx.fail(admitted.error());
       return true;
     }
-    if (auto refused = admission_->validate(admissionAttributes(type, info.subresource, "UPDATE",
-                                                                info.ns, info.name, *admitted,
-                                                                current, ctx.user, ctx.dryRun))) {
+    if (auto refused =
+            runWebhooks(admissionAttributes(type, info.subresource, "UPDATE", info.ns, info.name,
+                                            *admitted, current, ctx.user, ctx.dryRun),
+                        ctx.warnings)) {
       ctx.fail(*refused);
       return true;
     }
@@ -1127,11 +1129,9 @@ std::expected<value, ApiError> ApiServer::prepareUpdate(const ResourceType& type
   return next;
 }
 
-std::expected<value, ApiError> ApiServer::deleteObject(const ResourceType& type,
-                                                       const std::string& ns,
-                                                       const std::string& name,
-                                                       const value& options, bool dryRun,
-                                                       const UserInfo& user) {
+std::expected<value, ApiError> ApiServer::deleteObject(
+    const ResourceType& type, const std::string& ns, const std::string& name, const value& options,
+    bool dryRun, const UserInfo& user, std::vector<std::string>& warnings) {
   std::string policy = "Background";
   if (const value* p = field(options, "propagationPolicy"); p && p->is_string()) {
     policy = p->as_string();
@@ -1174,8 +1174,9 @@ std::expected<value, ApiError> ApiServer::deleteObject(const ResourceType& type,
                    "Precondition failed: ResourceVersion in precondition: " + preconditionRv +
                        ", ResourceVersion in object meta: " + currentRv));
     }
-    if (auto refused = admission_->validate(admissionAttributes(
-            type, "", "DELETE", ns, name, value::null(), current, user, dryRun))) {
+    if (auto refused = runWebhooks(
+            admissionAttributes(type, "", "DELETE", ns, name, value::null(), current, user, dryRun),
+            warnings)) {
       return std::unexpected(*refused);
     }
     auto finalizers = stringList(field(meta, "finalizers"));
@@ -1266,7 +1267,7 @@ void ApiServer::remove(const ResourceType& type, const RequestInfo& info, Contex
     return;
   }
   const value& options = *parsedOptions;
-  auto result = deleteObject(type, info.ns, info.name, options, ctx.dryRun, ctx.user);
+  auto result = deleteObject(type, info.ns, info.name, options, ctx.dryRun, ctx.user, ctx.warnings);
   if (!result) {
     ctx.fail(result.error());
     return;
@@ -1293,9 +1294,9 @@ void ApiServer::removeCollection(const ResourceType& type, const RequestInfo& in
   std::vector<value> deleted;
   for (const value& object : result.items) {
     if (!selector->matches(object)) continue;
-    auto outcome =
-        deleteObject(type, stringAt(object, "metadata", "namespace"),
-                     stringAt(object, "metadata", "name"), options, ctx.dryRun, ctx.user);
+    auto outcome = deleteObject(type, stringAt(object, "metadata", "namespace"),
+                                stringAt(object, "metadata", "name"), options, ctx.dryRun, ctx.user,
+                                ctx.warnings);
     if (outcome && outcome->has_field("metadata")) deleted.push_back(*outcome);
   }
   value body = value::object(true);
@@ -1304,6 +1305,19 @@ void ApiServer::removeCollection(const ResourceType& type, const RequestInfo& in
   body["metadata"]["resourceVersion"] = value::string(std::to_string(store_->revision()));
   body["items"] = value::array(deleted);
   ctx.send(200, body);
+}
+
+std::optional<ApiError> ApiServer::runWebhooks(const AdmissionAttributes& attributes,
+                                               std::vector<std::string>& warnings) const {
+  AdmissionResult result = admission_->review(attributes);
+  // Webhook warnings reach the client as Warning headers, denials included, as kube sends them.
+  for (std::string& warning : result.warnings) {
+    if (!warning.empty() &&
+        std::find(warnings.begin(), warnings.end(), warning) == warnings.end()) {
+      warnings.push_back(std::move(warning));
+    }
+  }
+  return result.error;
 }
 
 // ---- CRDs ----
@@ -1358,7 +1372,8 @@ bool ApiServer::collectGarbage() {
             "system:serviceaccount:kube-system:generic-garbage-collector",
             {"system:serviceaccounts", "system:authenticated"},
             ""};
-        return deleteObject(type, ns, name, options, false, kGarbageCollector).has_value();
+        std::vector<std::string> ignored;  // no client to warn
+        return deleteObject(type, ns, name, options, false, kGarbageCollector, ignored).has_value();
       });
 }
 

@@ -95,7 +95,11 @@ class ApiServer {
                                                          const std::string& ns,
                                                          const std::string& name,
                                                          const web::json::value& options,
-                                                         bool dryRun, const UserInfo& user);
+                                                         bool dryRun, const UserInfo& user,
+                                                         std::vector<std::string>& warnings);
+  // Calls the validating webhooks; their warnings are added to `warnings`.
+  std::optional<ApiError> runWebhooks(const AdmissionAttributes& attributes,
+                                      std::vector<std::string>& warnings) const;
 
   // Defaulting, pruning and schema validation of a custom resource; metadata checks for all.
   std::expected<web::json::value, ApiError> admit(const ResourceType& type, web::json::value object,

@@ -1,0 +1,69 @@
+#include "operator/webhook/snapshot_source.h"
+
+#include "reconcilers/codec/objects.h"
+
+namespace billing::webhook {
+
+const kube::ResourceRef& namespacesResource() {
+  static const kube::ResourceRef resource{"", "v1", "namespaces", "Namespace", false};
+  return resource;
+}
+const kube::ResourceRef& billingGroupsResource() {
+  static const kube::ResourceRef resource{std::string(domain::kGroup),
+                                          std::string(domain::kVersion), "billinggroups",
+                                          "BillingGroup", true};
+  return resource;
+}
+const kube::ResourceRef& projectsResource() {
+  static const kube::ResourceRef resource{
+      std::string(domain::kGroup), std::string(domain::kVersion), "projects", "Project", true};
+  return resource;
+}
+const kube::ResourceRef& invoicesResource() {
+  static const kube::ResourceRef resource{
+      std::string(domain::kGroup), std::string(domain::kVersion), "invoices", "Invoice", true};
+  return resource;
+}
+
+namespace {
+
+template <typename Decode, typename Out>
+std::expected<void, std::string> listInto(kube::Client& client, const kube::ResourceRef& resource,
+                                          Decode decode, std::vector<Out>& out) {
+  auto listed = kube::listAll(client, resource, "");
+  if (!listed) return std::unexpected(listed.error().describe());
+  out.reserve(listed->items.size());
+  for (const web::json::value& item : listed->items) out.push_back(decode(item).value);
+  return {};
+}
+
+}  // namespace
+
+std::expected<domain::Snapshot, std::string> ClientSnapshotSource::snapshot() const {
+  domain::Snapshot snapshot;
+  codec::DecodeOptions options;
+  options.status = false;
+  auto namespaces = listInto(
+      client_, namespacesResource(),
+      [](const web::json::value& item) { return codec::decodeNamespace(item); },
+      snapshot.namespaces);
+  if (!namespaces) return std::unexpected(namespaces.error());
+  auto groups = listInto(
+      client_, billingGroupsResource(),
+      [&](const web::json::value& item) { return codec::decodeBillingGroup(item, options); },
+      snapshot.billingGroups);
+  if (!groups) return std::unexpected(groups.error());
+  auto projects = listInto(
+      client_, projectsResource(),
+      [&](const web::json::value& item) { return codec::decodeProject(item, options); },
+      snapshot.projects);
+  if (!projects) return std::unexpected(projects.error());
+  auto invoices = listInto(
+      client_, invoicesResource(),
+      [&](const web::json::value& item) { return codec::decodeInvoice(item, options); },
+      snapshot.invoices);
+  if (!invoices) return std::unexpected(invoices.error());
+  return snapshot;
+}
+
+}  // namespace billing::webhook

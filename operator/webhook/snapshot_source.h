@@ -1,0 +1,52 @@
+// Where the admission webhook reads the cluster's billing objects from. A review compares the
+// rules over the cluster as it is with the cluster as it would be after the change, so it needs
+// every Namespace, BillingGroup, Project and Invoice.
+#pragma once
+
+#include <expected>
+#include <string>
+
+#include "operator/kube/client.h"
+#include "reconcilers/domain/model.h"
+
+namespace billing::webhook {
+
+class SnapshotSource {
+ public:
+  virtual ~SnapshotSource() = default;
+  // The objects as they are now, or why they could not be read (the webhook then answers 500 so
+  // that the API server applies the webhook's failurePolicy).
+  virtual std::expected<domain::Snapshot, std::string> snapshot() const = 0;
+};
+
+// A fixed snapshot: unit tests, and callers that already hold the objects.
+class StaticSnapshotSource final : public SnapshotSource {
+ public:
+  explicit StaticSnapshotSource(domain::Snapshot snapshot) : snapshot_(std::move(snapshot)) {}
+  std::expected<domain::Snapshot, std::string> snapshot() const override { return snapshot_; }
+
+ private:
+  domain::Snapshot snapshot_;
+};
+
+// Lists the four kinds through the Kubernetes client on every call: correct, but four list
+// requests per admission review. The operator will pass its informer caches instead once the
+// runtime provides them (an implementation of this interface over the runtime's stores).
+// Objects are decoded without their status; decoding errors of stored objects are ignored (what
+// could be read is kept), since they are not the reviewed change's doing.
+class ClientSnapshotSource final : public SnapshotSource {
+ public:
+  explicit ClientSnapshotSource(kube::Client& client) : client_(client) {}
+  std::expected<domain::Snapshot, std::string> snapshot() const override;
+
+ private:
+  kube::Client& client_;
+};
+
+// The resources the snapshot is made of.
+const kube::ResourceRef& namespacesResource();
+const kube::ResourceRef& billingGroupsResource();
+const kube::ResourceRef& projectsResource();
+const kube::ResourceRef& invoicesResource();
+
+}  // namespace billing::webhook
