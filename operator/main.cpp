@@ -2,9 +2,11 @@
 #include <iostream>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "operator/check/check_command.h"
+#include "operator/run/run_command.h"
 
 namespace {
 
@@ -12,8 +14,9 @@ constexpr const char* kUsage = R"(billing-operator manages billing groups, proje
 Kubernetes custom resources (API group billing.operator.dev).
 
 Usage:
+  billing-operator run [flags]             run the operator against a cluster
   billing-operator check [flags] PATH...   validate manifests offline (for GitOps pipelines)
-  billing-operator version                 print the version
+  billing-operator version                 print the version and the git commit
   billing-operator help                    show this help
 
 Run 'billing-operator COMMAND --help' for a command's flags.
@@ -42,9 +45,15 @@ int main(int argc, char** argv) {
   }
   const std::string command = args[0];
   std::span<const std::string> rest(args.begin() + 1, args.end());
+  if (command == "run") return billing::run::runCommand(rest, std::cout, std::cerr);
   if (command == "check") return check(rest);
   if (command == "version" || command == "--version") {
-    std::cout << "billing-operator " << BILLING_VERSION << "\n";
+    std::cout << "billing-operator " << BILLING_VERSION;
+    if (std::string_view(BILLING_GIT_COMMIT).empty()) {
+      std::cout << "\n";
+    } else {
+      std::cout << " (commit " << BILLING_GIT_COMMIT << ")\n";
+    }
     return 0;
   }
   std::cerr << "billing-operator: unknown command \"" << command

@@ -40,7 +40,7 @@ std::string stderrSummary(const std::string& text) {
 TokenFileCredentialProvider::TokenFileCredentialProvider(std::filesystem::path path,
                                                          std::string fallbackToken,
                                                          Credentials base,
-                                                         std::shared_ptr<Clock> clock,
+                                                         std::shared_ptr<common::Clock> clock,
                                                          std::chrono::nanoseconds period)
     : path_(std::move(path)),
       fallbackToken_(std::move(fallbackToken)),
@@ -90,7 +90,7 @@ std::string TokenFileCredentialProvider::describe() const {
 ExecCredentialProvider::ExecCredentialProvider(ExecConfig config, std::string userName,
                                                Environment environment,
                                                std::shared_ptr<CommandRunner> runner,
-                                               std::shared_ptr<Clock> clock,
+                                               std::shared_ptr<common::Clock> clock,
                                                std::chrono::milliseconds timeout)
     : config_(std::move(config)),
       userName_(std::move(userName)),

@@ -11,8 +11,8 @@
 #include <optional>
 #include <string>
 
+#include "common/clock.h"
 #include "operator/kube/client.h"
-#include "operator/kube/clock.h"
 #include "operator/kube/environment.h"
 #include "operator/kube/exec_credential.h"
 #include "operator/kube/kubeconfig.h"
@@ -60,7 +60,7 @@ class StaticCredentialProvider final : public CredentialProvider {
 class TokenFileCredentialProvider final : public CredentialProvider {
  public:
   TokenFileCredentialProvider(std::filesystem::path path, std::string fallbackToken,
-                              Credentials base, std::shared_ptr<Clock> clock,
+                              Credentials base, std::shared_ptr<common::Clock> clock,
                               std::chrono::nanoseconds period = std::chrono::minutes(1));
   Result<Credentials> credentials() override;
   bool refreshAfterUnauthorized(const Credentials& used) override;
@@ -72,7 +72,7 @@ class TokenFileCredentialProvider final : public CredentialProvider {
   const std::filesystem::path path_;
   const std::string fallbackToken_;
   const Credentials base_;
-  const std::shared_ptr<Clock> clock_;
+  const std::shared_ptr<common::Clock> clock_;
   const std::chrono::nanoseconds period_;
   std::mutex mutex_;
   std::string token_;
@@ -86,7 +86,8 @@ class TokenFileCredentialProvider final : public CredentialProvider {
 class ExecCredentialProvider final : public CredentialProvider {
  public:
   ExecCredentialProvider(ExecConfig config, std::string userName, Environment environment,
-                         std::shared_ptr<CommandRunner> runner, std::shared_ptr<Clock> clock,
+                         std::shared_ptr<CommandRunner> runner,
+                         std::shared_ptr<common::Clock> clock,
                          std::chrono::milliseconds timeout = std::chrono::minutes(1));
   Result<Credentials> credentials() override;
   bool refreshAfterUnauthorized(const Credentials& used) override;
@@ -102,7 +103,7 @@ class ExecCredentialProvider final : public CredentialProvider {
   const std::string userName_;
   const Environment environment_;
   const std::shared_ptr<CommandRunner> runner_;
-  const std::shared_ptr<Clock> clock_;
+  const std::shared_ptr<common::Clock> clock_;
   const std::chrono::milliseconds timeout_;
   mutable std::mutex mutex_;
   std::optional<Credentials> cached_;

@@ -74,7 +74,7 @@ std::shared_ptr<CredentialProvider> makeCredentialProvider(const RestConfig& con
     base.clientCertPem = config.clientCertPem;
     base.clientKeyPem = config.clientKeyPem;
   }
-  auto clock = options.clock ? options.clock : systemClock();
+  auto clock = options.clock ? options.clock : common::systemClock();
   if (config.exec) {
     auto runner =
         options.commandRunner ? options.commandRunner : std::make_shared<ProcessCommandRunner>();
@@ -104,7 +104,7 @@ namespace {
 
 // The options makeClient() and the constructor leave empty, filled from the configuration.
 ClientOptions completeOptions(const RestConfig& config, ClientOptions options) {
-  if (!options.clock) options.clock = systemClock();
+  if (!options.clock) options.clock = common::systemClock();
   if (!options.rateLimiter) {
     if (config.qps < 0) {
       options.rateLimiter = std::make_shared<UnlimitedRateLimiter>();
@@ -125,7 +125,9 @@ ClientImpl::ClientImpl(RestConfig config, ClientOptions options, std::string ori
     : config_(std::move(config)),
       options_(completeOptions(config_, std::move(options))),
       origin_(std::move(origin)),
-      basePath_(std::move(basePath)) {}
+      basePath_(std::move(basePath)),
+      host_(
+          origin_.substr(origin_.find("://") == std::string::npos ? 0 : origin_.find("://") + 3)) {}
 
 Error ClientImpl::annotate(Error error, const Call& call) const {
   error.verb = call.verb;
@@ -245,6 +247,7 @@ Result<TransportResponse> ClientImpl::execute(
       attempt.headers.set("Authorization", credentials->authorization);
     }
     auto response = perform ? perform(**transport, attempt) : (*transport)->send(attempt);
+    if (options_.onRequest) options_.onRequest(response ? response->status : 0, call.method, host_);
     if (!response) {
       const TransportError& failure = response.error();
       Error error = annotate(fromTransportError(failure), call);

@@ -18,11 +18,12 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "operator/kube/auth.h"
 #include "operator/kube/client.h"
-#include "operator/kube/clock.h"
 #include "operator/kube/config.h"
 #include "operator/kube/exec_credential.h"
 #include "operator/kube/rate_limiter.h"
@@ -39,7 +40,7 @@ struct RetryPolicy {
 
 // Everything a test (or the runtime) may replace; defaults come from the RestConfig.
 struct ClientOptions {
-  std::shared_ptr<Clock> clock;                     // systemClock()
+  std::shared_ptr<common::Clock> clock;             // common::systemClock()
   std::shared_ptr<RateLimiter> rateLimiter;         // token bucket of config.qps / config.burst
   TransportFactory transportFactory;                // makeTransport(config.transport, ...)
   std::shared_ptr<CredentialProvider> credentials;  // from the RestConfig
@@ -47,6 +48,10 @@ struct ClientOptions {
   std::optional<Environment> environment;           // exec plugins' base: the process's
   RetryPolicy retry;
   std::function<double()> random;  // [0, 1) for jitter; std::mt19937 when empty
+  // Called once per HTTP attempt (retries included, as client-go's rest_client_requests_total
+  // counts them) with the status, 0 when no response arrived, the method and the server's
+  // host:port. The runtime's RuntimeMetrics::restClientHook() fits here.
+  std::function<void(int status, std::string_view method, std::string_view host)> onRequest;
 };
 
 // The credentials a RestConfig describes (static token or basic auth, token file, exec plugin,
@@ -123,6 +128,7 @@ class ClientImpl final : public Client {
   const ClientOptions options_;
   const std::string origin_;    // scheme://host:port
   const std::string basePath_;  // a server path prefix, "" or "/k8s/clusters/c-1"
+  const std::string host_;      // host:port of origin_, for onRequest
   std::mutex transportMutex_;
   std::shared_ptr<Transport> transport_;
   std::optional<std::pair<std::string, std::string>> transportIdentity_;

@@ -8,7 +8,8 @@
 #include <mutex>
 #include <stop_token>
 
-#include "operator/kube/clock.h"
+#include "common/clock.h"
+#include "common/token_bucket.h"
 
 namespace billing::kube {
 
@@ -22,19 +23,14 @@ class RateLimiter {
 class TokenBucketRateLimiter final : public RateLimiter {
  public:
   // qps > 0, burst >= 1. The bucket starts full.
-  TokenBucketRateLimiter(double qps, int burst, std::shared_ptr<Clock> clock);
+  TokenBucketRateLimiter(double qps, int burst, std::shared_ptr<common::Clock> clock);
 
   bool acquire(std::stop_token stop) override;
 
  private:
-  void refill(std::chrono::steady_clock::time_point now);
-
-  const double qps_;
-  const double burst_;
-  const std::shared_ptr<Clock> clock_;
+  const std::shared_ptr<common::Clock> clock_;
   std::mutex mutex_;
-  double tokens_;  // negative: requests are queued waiting for tokens
-  std::chrono::steady_clock::time_point last_;
+  common::TokenBucket bucket_;  // guarded by mutex_
 };
 
 // Lets everything through: a negative QPS in RestConfig, as in client-go.

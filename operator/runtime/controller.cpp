@@ -10,7 +10,9 @@ namespace {
 
 thread_local const ReconcileContext* tCurrentReconcile = nullptr;
 
-std::string newReconcileId() {
+}  // namespace
+
+std::string randomUuid() {
   thread_local std::mt19937_64 random(std::random_device{}());
   const std::uint64_t high = random();
   const std::uint64_t low = random();
@@ -25,6 +27,8 @@ std::string newReconcileId() {
       static_cast<unsigned long long>(b & 0xffffffffffffULL));
   return text;
 }
+
+namespace {
 
 class FunctionReconciler final : public Reconciler {
  public:
@@ -181,7 +185,7 @@ void Controller::processItem(const std::string& key) {
   ReconcileContext context;
   context.controller = name_;
   context.request = Request::fromKey(key);
-  context.reconcileID = newReconcileId();
+  context.reconcileID = randomUuid();
   context.stopping = stopping_.get_token();
   context.logger = log_.withValues({{"namespace", context.request.ns},
                                     {"name", context.request.name},

@@ -70,6 +70,9 @@ struct ReconcileContext {
   // long reconcile may cut its waits short and return; it is still allowed to finish.
   std::stop_token stopping;
 };
+// A random version 4 UUID (reconcile IDs, leader election identities).
+std::string randomUuid();
+
 // The reconcile running on this thread, or nullptr.
 const ReconcileContext* currentReconcile();
 

@@ -49,7 +49,7 @@ kube::ResourceRef eventResource() {
 EventRecorder::EventRecorder(kube::Client& client, EventRecorderOptions options)
     : client_(client),
       options_(std::move(options)),
-      clock_(options_.clock ? *options_.clock : systemClock()),
+      clock_(options_.clock ? *options_.clock : *common::systemClock()),
       log_(options_.logger.withName("events")) {
   sender_ = std::thread([this] { runSender(); });
 }
@@ -134,7 +134,7 @@ void EventRecorder::event(const web::json::value& regarding, EventType type,
     return;
   }
   const auto now = clock_.now();
-  const std::string nowWall = formatMicroTime(clock_.wallNow());
+  const std::string nowWall = common::formatMicroTime(clock_.wallNow());
   const auto found = series_.find(key);
   if (found != series_.end() && now - found->second.lastObserved <= options_.seriesWindow) {
     Series& series = found->second;

@@ -19,8 +19,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/clock.h"
 #include "operator/kube/client.h"
-#include "operator/runtime/clock.h"
 #include "operator/runtime/log.h"
 
 namespace billing::runtime {
@@ -38,7 +38,7 @@ struct EventRecorderOptions {
   std::size_t maxQueued = 1000;  // beyond it, new events are dropped
   std::size_t maxCached = 4096;  // series remembered for aggregation
   Logger logger;
-  const Clock* clock = nullptr;  // default: systemClock()
+  const common::Clock* clock = nullptr;  // default: *common::systemClock()
 };
 
 class EventRecorder {
@@ -85,7 +85,7 @@ class EventRecorder {
 
   kube::Client& client_;
   EventRecorderOptions options_;
-  const Clock& clock_;
+  const common::Clock& clock_;
   Logger log_;
 
   mutable std::mutex mutex_;

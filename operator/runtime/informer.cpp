@@ -19,7 +19,7 @@ Informer::Informer(kube::Client& client, kube::ResourceRef resource, std::string
       resource_(std::move(resource)),
       ns_(std::move(ns)),
       options_(std::move(options)),
-      clock_(options_.clock ? *options_.clock : systemClock()),
+      clock_(options_.clock ? *options_.clock : *common::systemClock()),
       log_(options_.logger.withName("informer")
                .withValues({{"resource", resourceName(resource_)}, {"namespace", ns_}})),
       store_(options_.indexers) {}
@@ -88,9 +88,8 @@ void Informer::setResourceVersion(const std::string& resourceVersion) {
 }
 
 bool Informer::sleepFor(std::chrono::milliseconds delay, const std::stop_token& stop) {
-  std::unique_lock lock(sleepMutex_);
-  sleepWake_.wait_for(lock, stop, delay, [] { return false; });
-  return !stop.stop_requested();
+  // Waits are real: the injected clock decides what is due, not how long a thread sleeps.
+  return common::systemClock()->sleepFor(delay, stop);
 }
 
 kube::Result<Informer::ListOutcome> Informer::listAll(const std::stop_token& stop) {

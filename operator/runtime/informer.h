@@ -22,9 +22,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "operator/kube/client.h"
 #include "operator/runtime/backoff.h"
-#include "operator/runtime/clock.h"
 #include "operator/runtime/log.h"
 #include "operator/runtime/store.h"
 
@@ -60,7 +60,7 @@ struct InformerOptions {
   std::chrono::milliseconds minWatchDuration{std::chrono::seconds(1)};
   Indexers indexers = defaultIndexers();
   Logger logger;
-  const Clock* clock = nullptr;  // default: systemClock()
+  const common::Clock* clock = nullptr;  // default: *common::systemClock()
 };
 
 class Informer {
@@ -118,7 +118,7 @@ class Informer {
   kube::ResourceRef resource_;
   std::string ns_;
   InformerOptions options_;
-  const Clock& clock_;
+  const common::Clock& clock_;
   Logger log_;
   Store store_;
 
@@ -130,9 +130,6 @@ class Informer {
   std::atomic<bool> synced_{false};
   std::string resourceVersion_;  // guarded by syncMutex_
   std::atomic<std::uint64_t> relists_{0};
-
-  std::mutex sleepMutex_;
-  std::condition_variable_any sleepWake_;
 
   std::mutex lifecycleMutex_;
   bool started_ = false;

@@ -49,7 +49,7 @@ kube::ResourceRef leaseResource() {
 LeaderElector::LeaderElector(kube::Client& client, LeaderElectionConfig config)
     : client_(client),
       config_(std::move(config)),
-      clock_(config_.clock ? *config_.clock : systemClock()),
+      clock_(config_.clock ? *config_.clock : *common::systemClock()),
       log_(config_.logger.withName("leaderelection")
                .withValues({{"lease", objectKey(config_.leaseNamespace, config_.leaseName)},
                             {"identity", config_.identity}})),
@@ -76,9 +76,8 @@ std::optional<std::string> LeaderElector::check(
 }
 
 bool LeaderElector::sleepFor(std::chrono::milliseconds delay, const std::stop_token& stop) {
-  std::unique_lock lock(sleepMutex_);
-  sleepWake_.wait_for(lock, stop, delay, [] { return false; });
-  return !stop.stop_requested();
+  // Waits are real: the injected clock decides what is due, not how long a thread sleeps.
+  return common::systemClock()->sleepFor(delay, stop);
 }
 
 std::chrono::milliseconds LeaderElector::jittered(std::chrono::milliseconds period) {
@@ -113,7 +112,7 @@ bool LeaderElector::tryAcquireOrRenew() {
       log_.warn("Error retrieving lease", {{"error", describeError(current.error())}});
       return false;
     }
-    const std::string nowText = formatMicroTime(clock_.wallNow());
+    const std::string nowText = common::formatMicroTime(clock_.wallNow());
     web::json::value lease = web::json::value::object();
     lease["apiVersion"] = web::json::value::string("coordination.k8s.io/v1");
     lease["kind"] = web::json::value::string("Lease");
@@ -160,7 +159,7 @@ bool LeaderElector::tryAcquireOrRenew() {
   }
 
   // Read after the expiry decision, so acquireTime is never earlier than the expiry it follows.
-  const std::string nowText = formatMicroTime(clock_.wallNow());
+  const std::string nowText = common::formatMicroTime(clock_.wallNow());
   const bool renewing = old.holder == config_.identity;
   web::json::value updated = *current;  // keeps metadata.resourceVersion: optimistic concurrency
   updated["spec"] =
@@ -188,7 +187,7 @@ bool LeaderElector::release() {
   }
   const LeaseRecord old = recordOf(specOf(*current));
   if (old.holder != config_.identity) return true;  // not ours any more
-  const std::string nowText = formatMicroTime(clock_.wallNow());
+  const std::string nowText = common::formatMicroTime(clock_.wallNow());
   web::json::value updated = *current;
   updated["spec"] = leaseSpec("", 1, nowText, nowText, old.transitions);
   auto written = client_.update(resource, config_.leaseNamespace, updated);

@@ -22,8 +22,8 @@
 #include <stop_token>
 #include <string>
 
+#include "common/clock.h"
 #include "operator/kube/client.h"
-#include "operator/runtime/clock.h"
 #include "operator/runtime/log.h"
 #include "operator/runtime/metrics.h"
 
@@ -45,8 +45,8 @@ struct LeaderElectionConfig {
   std::function<void()> onStoppedLeading;
   std::function<void(const std::string& identity)> onNewLeader;  // a holder we have not seen
   Logger logger;
-  RuntimeMetrics* metrics = nullptr;  // leader_election_master_status{name=leaseName}
-  const Clock* clock = nullptr;       // default: systemClock()
+  RuntimeMetrics* metrics = nullptr;     // leader_election_master_status{name=leaseName}
+  const common::Clock* clock = nullptr;  // default: *common::systemClock()
 };
 
 class LeaderElector {
@@ -83,7 +83,7 @@ class LeaderElector {
 
   kube::Client& client_;
   LeaderElectionConfig config_;
-  const Clock& clock_;
+  const common::Clock& clock_;
   Logger log_;
   Gauge* masterStatus_ = nullptr;
   std::atomic<bool> leading_{false};
@@ -94,9 +94,6 @@ class LeaderElector {
   std::optional<web::json::value> observedSpec_;
   std::chrono::steady_clock::time_point observedTime_{};
   std::string observedLeader_;
-
-  std::mutex sleepMutex_;
-  std::condition_variable_any sleepWake_;
 };
 
 }  // namespace billing::runtime

@@ -7,13 +7,15 @@
 #include <cstdio>
 #include <mutex>
 
+#include "common/json.h"
+
 namespace billing::runtime {
 
 struct Logger::Core {
   std::atomic<int> level{static_cast<int>(LogLevel::Info)};
   LogFormat format = LogFormat::Json;
   LogSink sink;
-  const Clock* clock = nullptr;
+  const common::Clock* clock = nullptr;
   bool discard = false;
 };
 
@@ -32,38 +34,6 @@ void writeToStderr(std::string_view line) {
   }
 }
 
-void appendJsonString(std::string& out, std::string_view text) {
-  out.push_back('"');
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
-          out += escaped;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 std::string formatDouble(double value) {
   if (!std::isfinite(value)) return std::isnan(value) ? "NaN" : (value > 0 ? "+Inf" : "-Inf");
   char buffer[32];
@@ -73,14 +43,14 @@ std::string formatDouble(double value) {
 
 void appendJsonValue(std::string& out, const LogField::Value& value) {
   if (const auto* text = std::get_if<std::string>(&value)) {
-    appendJsonString(out, *text);
+    common::appendJsonString(out, *text);
   } else if (const auto* integer = std::get_if<std::int64_t>(&value)) {
     out += std::to_string(*integer);
   } else if (const auto* real = std::get_if<double>(&value)) {
     if (std::isfinite(*real)) {
       out += formatDouble(*real);
     } else {
-      appendJsonString(out, formatDouble(*real));
+      common::appendJsonString(out, formatDouble(*real));
     }
   } else {
     out += std::get<bool>(value) ? "true" : "false";
@@ -100,7 +70,7 @@ bool needsQuoting(std::string_view text) {
 void appendTextValue(std::string& out, const LogField::Value& value) {
   if (const auto* text = std::get_if<std::string>(&value)) {
     if (needsQuoting(*text)) {
-      appendJsonString(out, *text);
+      common::appendJsonString(out, *text);
     } else {
       out += *text;
     }
@@ -166,7 +136,7 @@ Logger::Logger(LogConfig config) : core_(std::make_shared<Core>()) {
   core_->level.store(static_cast<int>(config.level));
   core_->format = config.format;
   core_->sink = config.sink ? std::move(config.sink) : LogSink(writeToStderr);
-  core_->clock = config.clock ? config.clock : &systemClock();
+  core_->clock = config.clock ? config.clock : common::systemClock().get();
 }
 
 Logger Logger::discard() {
@@ -195,24 +165,24 @@ void Logger::setLevel(LogLevel level) const { core_->level.store(static_cast<int
 
 void Logger::log(LogLevel level, std::string_view message, const LogFields& fields) const {
   if (!enabled(level)) return;
-  const std::string ts = formatMicroTime(core_->clock->wallNow());
+  const std::string ts = common::formatMicroTime(core_->clock->wallNow());
   std::string line;
   line.reserve(128);
   if (core_->format == LogFormat::Json) {
     line += "{\"ts\":";
-    appendJsonString(line, ts);
+    common::appendJsonString(line, ts);
     line += ",\"level\":";
-    appendJsonString(line, logLevelName(level));
+    common::appendJsonString(line, logLevelName(level));
     if (!name_.empty()) {
       line += ",\"logger\":";
-      appendJsonString(line, name_);
+      common::appendJsonString(line, name_);
     }
     line += ",\"msg\":";
-    appendJsonString(line, message);
+    common::appendJsonString(line, message);
     for (const auto* list : {&values_, &fields}) {
       for (const auto& field : *list) {
         line.push_back(',');
-        appendJsonString(line, field.key());
+        common::appendJsonString(line, field.key());
         line.push_back(':');
         appendJsonValue(line, field.value());
       }
@@ -230,7 +200,7 @@ void Logger::log(LogLevel level, std::string_view message, const LogFields& fiel
     }
     line.push_back(' ');
     if (hasControlCharacter(message)) {
-      appendJsonString(line, message);
+      common::appendJsonString(line, message);
     } else {
       line += message;
     }

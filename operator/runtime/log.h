@@ -22,7 +22,7 @@
 #include <variant>
 #include <vector>
 
-#include "operator/runtime/clock.h"
+#include "common/clock.h"
 
 namespace billing::runtime {
 
@@ -67,8 +67,8 @@ using LogSink = std::function<void(std::string_view line)>;
 struct LogConfig {
   LogLevel level = LogLevel::Info;
   LogFormat format = LogFormat::Json;
-  LogSink sink;                  // default: stderr
-  const Clock* clock = nullptr;  // default: systemClock(), for "ts"
+  LogSink sink;                          // default: stderr
+  const common::Clock* clock = nullptr;  // default: *common::systemClock(), for "ts"
 };
 
 class Logger {

@@ -27,7 +27,7 @@ std::string hostName() {
 Manager::Manager(kube::Client& client, ManagerOptions options)
     : client_(client),
       options_(std::move(options)),
-      clock_(options_.clock ? *options_.clock : systemClock()),
+      clock_(options_.clock ? *options_.clock : *common::systemClock()),
       log_(options_.logger.withName("manager")),
       registry_(options_.registry ? options_.registry : std::make_shared<Registry>()),
       metrics_(std::make_unique<RuntimeMetrics>(registry_)),

@@ -66,8 +66,8 @@ struct ManagerOptions {
   // /healthz fails when we lead but have not renewed for leaseDuration + this.
   std::chrono::milliseconds leaderElectionHealthTimeout{std::chrono::seconds(20)};
   EventRecorderOptions events;
-  std::shared_ptr<Registry> registry;  // default: a new one
-  const Clock* clock = nullptr;        // default: systemClock()
+  std::shared_ptr<Registry> registry;    // default: a new one
+  const common::Clock* clock = nullptr;  // default: *common::systemClock()
 };
 
 class Manager {
@@ -117,7 +117,7 @@ class Manager {
 
   kube::Client& client_;
   ManagerOptions options_;
-  const Clock& clock_;
+  const common::Clock& clock_;
   Logger log_;
   std::shared_ptr<Registry> registry_;
   std::unique_ptr<RuntimeMetrics> metrics_;

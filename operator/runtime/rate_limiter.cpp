@@ -32,24 +32,12 @@ int ItemExponentialFailureRateLimiter::numRequeues(const std::string& item) cons
   return found == failures_.end() ? 0 : found->second;
 }
 
-BucketRateLimiter::BucketRateLimiter(double perSecond, int burst, const Clock& clock)
-    : perSecond_(perSecond),
-      burst_(static_cast<double>(burst)),
-      clock_(clock),
-      tokens_(static_cast<double>(burst)),
-      last_(clock.now()) {}
+BucketRateLimiter::BucketRateLimiter(double perSecond, int burst, const common::Clock& clock)
+    : clock_(clock), bucket_(perSecond, static_cast<double>(burst), clock.now()) {}
 
 std::chrono::nanoseconds BucketRateLimiter::when(const std::string&) {
   std::lock_guard lock(mutex_);
-  const auto now = clock_.now();
-  if (now > last_) {
-    const double elapsed = std::chrono::duration<double>(now - last_).count();
-    tokens_ = std::min(burst_, tokens_ + elapsed * perSecond_);
-    last_ = now;
-  }
-  tokens_ -= 1;
-  if (tokens_ >= 0 || perSecond_ <= 0) return std::chrono::nanoseconds(0);
-  return std::chrono::nanoseconds(static_cast<std::int64_t>(-tokens_ / perSecond_ * 1e9));
+  return bucket_.take(clock_.now());
 }
 
 MaxOfRateLimiter::MaxOfRateLimiter(std::vector<std::shared_ptr<RateLimiter>> limiters)
@@ -72,7 +60,7 @@ int MaxOfRateLimiter::numRequeues(const std::string& item) const {
 }
 
 std::shared_ptr<RateLimiter> defaultControllerRateLimiter(ControllerRateLimiterOptions options,
-                                                          const Clock& clock) {
+                                                          const common::Clock& clock) {
   return std::make_shared<MaxOfRateLimiter>(std::vector<std::shared_ptr<RateLimiter>>{
       std::make_shared<ItemExponentialFailureRateLimiter>(options.baseDelay, options.maxDelay),
       std::make_shared<BucketRateLimiter>(options.perSecond, options.burst, clock)});

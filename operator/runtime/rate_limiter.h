@@ -11,7 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "operator/runtime/clock.h"
+#include "common/clock.h"
+#include "common/token_bucket.h"
 
 namespace billing::runtime {
 
@@ -44,18 +45,16 @@ class ItemExponentialFailureRateLimiter final : public RateLimiter {
 // token and waits until it would have been available.
 class BucketRateLimiter final : public RateLimiter {
  public:
-  BucketRateLimiter(double perSecond, int burst, const Clock& clock = systemClock());
+  BucketRateLimiter(double perSecond, int burst,
+                    const common::Clock& clock = *common::systemClock());
   std::chrono::nanoseconds when(const std::string& item) override;
   void forget(const std::string&) override {}
   int numRequeues(const std::string&) const override { return 0; }
 
  private:
-  double perSecond_;
-  double burst_;
-  const Clock& clock_;
+  const common::Clock& clock_;
   std::mutex mutex_;
-  double tokens_;
-  std::chrono::steady_clock::time_point last_;
+  common::TokenBucket bucket_;  // guarded by mutex_
 };
 
 // The longest delay of its limiters.
@@ -78,7 +77,7 @@ struct ControllerRateLimiterOptions {
 };
 
 // controller-runtime's default: MaxOf(ItemExponentialFailure(5 ms, 1000 s), Bucket(10, 100)).
-std::shared_ptr<RateLimiter> defaultControllerRateLimiter(ControllerRateLimiterOptions options = {},
-                                                          const Clock& clock = systemClock());
+std::shared_ptr<RateLimiter> defaultControllerRateLimiter(
+    ControllerRateLimiterOptions options = {}, const common::Clock& clock = *common::systemClock());
 
 }  // namespace billing::runtime

@@ -221,14 +221,16 @@ std::expected<AdmissionResponse, ReviewError> reviewGroupDeletion(const Admissio
   }
   AdmissionResponse response = allow(request);
   const auto& finalizers = group.metadata.finalizers;
-  const bool finalized = std::find(finalizers.begin(), finalizers.end(),
-                                   std::string(kGroupFinalizer)) != finalizers.end();
+  const bool finalized =
+      std::find(finalizers.begin(), finalizers.end(),
+                std::string(reconcilers::kBillingGroupFinalizer)) != finalizers.end();
   std::string warning = domain::describe(*held);
   if (finalized) {
-    warning += ". The deletion is held by the finalizer " + std::string(kGroupFinalizer) +
+    warning += ". The deletion is held by the finalizer " +
+               std::string(reconcilers::kBillingGroupFinalizer) +
                " until no project uses the group; its final invoice is generated first";
   } else {
-    warning += ". The group has no " + std::string(kGroupFinalizer) +
+    warning += ". The group has no " + std::string(reconcilers::kBillingGroupFinalizer) +
                " finalizer (is the operator running?), so it is deleted now and its projects are "
                "left without a billing group";
   }

@@ -22,15 +22,12 @@
 #include "operator/webhook/snapshot_source.h"
 #include "reconcilers/domain/time.h"
 #include "reconcilers/domain/violation.h"
+#include "reconcilers/resources.h"
 
 namespace billing::webhook {
 
 // The one path the webhook serves reviews on, for all three kinds.
 inline constexpr std::string_view kValidatePath = "/validate-billing-operator-dev-v1alpha1";
-// The finalizer with which the operator holds the deletion of a billing group that still has
-// projects (R6): the BillingGroup reconciler's kBillingGroupFinalizer (reconcilers/resources.h),
-// which adds it; the webhook only reads it for its warning.
-inline constexpr std::string_view kGroupFinalizer = "billing.operator.dev/finalizer";
 
 struct ReviewOptions {
   // R6 says "refused or held". Held (false) is the default: namespace teardown and GitOps prune

@@ -1,29 +1,9 @@
 #include "operator/webhook/snapshot_source.h"
 
 #include "reconcilers/codec/objects.h"
+#include "reconcilers/resources.h"
 
 namespace billing::webhook {
-
-const kube::ResourceRef& namespacesResource() {
-  static const kube::ResourceRef resource{"", "v1", "namespaces", "Namespace", false};
-  return resource;
-}
-const kube::ResourceRef& billingGroupsResource() {
-  static const kube::ResourceRef resource{std::string(domain::kGroup),
-                                          std::string(domain::kVersion), "billinggroups",
-                                          "BillingGroup", true};
-  return resource;
-}
-const kube::ResourceRef& projectsResource() {
-  static const kube::ResourceRef resource{
-      std::string(domain::kGroup), std::string(domain::kVersion), "projects", "Project", true};
-  return resource;
-}
-const kube::ResourceRef& invoicesResource() {
-  static const kube::ResourceRef resource{
-      std::string(domain::kGroup), std::string(domain::kVersion), "invoices", "Invoice", true};
-  return resource;
-}
 
 namespace {
 
@@ -44,22 +24,22 @@ std::expected<domain::Snapshot, std::string> ClientSnapshotSource::snapshot() co
   codec::DecodeOptions options;
   options.status = false;
   auto namespaces = listInto(
-      client_, namespacesResource(),
+      client_, reconcilers::namespacesResource(),
       [](const web::json::value& item) { return codec::decodeNamespace(item); },
       snapshot.namespaces);
   if (!namespaces) return std::unexpected(namespaces.error());
   auto groups = listInto(
-      client_, billingGroupsResource(),
+      client_, reconcilers::billingGroupsResource(),
       [&](const web::json::value& item) { return codec::decodeBillingGroup(item, options); },
       snapshot.billingGroups);
   if (!groups) return std::unexpected(groups.error());
   auto projects = listInto(
-      client_, projectsResource(),
+      client_, reconcilers::projectsResource(),
       [&](const web::json::value& item) { return codec::decodeProject(item, options); },
       snapshot.projects);
   if (!projects) return std::unexpected(projects.error());
   auto invoices = listInto(
-      client_, invoicesResource(),
+      client_, reconcilers::invoicesResource(),
       [&](const web::json::value& item) { return codec::decodeInvoice(item, options); },
       snapshot.invoices);
   if (!invoices) return std::unexpected(invoices.error());

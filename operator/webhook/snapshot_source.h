@@ -43,10 +43,4 @@ class ClientSnapshotSource final : public SnapshotSource {
   kube::Client& client_;
 };
 
-// The resources the snapshot is made of.
-const kube::ResourceRef& namespacesResource();
-const kube::ResourceRef& billingGroupsResource();
-const kube::ResourceRef& projectsResource();
-const kube::ResourceRef& invoicesResource();
-
 }  // namespace billing::webhook

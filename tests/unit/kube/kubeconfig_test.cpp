@@ -53,7 +53,7 @@ Environment pathTo(const std::filesystem::path& dir) {
 
 Credentials runPlugin(const RestConfig& config, const Environment& environment) {
   ExecCredentialProvider provider(*config.exec, config.userName, environment,
-                                  std::make_shared<ProcessCommandRunner>(), systemClock());
+                                  std::make_shared<ProcessCommandRunner>(), common::systemClock());
   auto credentials = provider.credentials();
   EXPECT_TRUE(credentials.has_value()) << credentials.error().message;
   return credentials.value_or(Credentials{});
@@ -135,7 +135,7 @@ TEST(KubeconfigTest, AMissingPluginSaysSoWithTheInstallHint) {
   RestConfig config = resolve(load("gke.yaml"));
   TempDir empty;  // the only PATH entry: this machine may have the real plugin in /usr/bin
   ExecCredentialProvider provider(*config.exec, config.userName, {{"PATH", empty.path().string()}},
-                                  std::make_shared<ProcessCommandRunner>(), systemClock());
+                                  std::make_shared<ProcessCommandRunner>(), common::systemClock());
   auto credentials = provider.credentials();
   ASSERT_FALSE(credentials.has_value());
   EXPECT_EQ(credentials.error().kind, ErrorKind::Config);
@@ -147,7 +147,7 @@ TEST(KubeconfigTest, AMissingPluginSaysSoWithTheInstallHint) {
 TEST(KubeconfigTest, AFailingPluginReportsItsStandardError) {
   RestConfig config = resolve(load("broken/failing-exec.yaml"));
   ExecCredentialProvider provider(*config.exec, config.userName, pathTo(testdata("bin")),
-                                  std::make_shared<ProcessCommandRunner>(), systemClock());
+                                  std::make_shared<ProcessCommandRunner>(), common::systemClock());
   auto credentials = provider.credentials();
   ASSERT_FALSE(credentials.has_value());
   const std::string message = credentials.error().describe();

@@ -51,16 +51,16 @@ TEST(TokenBucketTest, QueuedCallersWaitBehindEachOther) {
   // A clock whose sleeps do not move time: each caller reserves behind the previous one, so the
   // waits grow by 1/qps each.
   auto clock = std::make_shared<FakeClock>();
-  class NoSleepClock final : public Clock {
+  class NoSleepClock final : public common::Clock {
    public:
     explicit NoSleepClock(std::shared_ptr<FakeClock> inner) : inner_(std::move(inner)) {}
     std::chrono::steady_clock::time_point now() const override { return inner_->now(); }
     std::chrono::system_clock::time_point wallNow() const override { return inner_->wallNow(); }
-    bool sleepFor(std::chrono::nanoseconds duration, std::stop_token) override {
+    bool sleepFor(std::chrono::nanoseconds duration, std::stop_token) const override {
       waits.push_back(duration);
       return true;
     }
-    std::vector<std::chrono::nanoseconds> waits;
+    mutable std::vector<std::chrono::nanoseconds> waits;
 
    private:
     std::shared_ptr<FakeClock> inner_;
@@ -75,7 +75,7 @@ TEST(TokenBucketTest, QueuedCallersWaitBehindEachOther) {
 }
 
 TEST(TokenBucketTest, AStopTokenEndsTheWaitAndReturnsTheReservation) {
-  TokenBucketRateLimiter limiter(0.5, 1, systemClock());  // one token per two seconds
+  TokenBucketRateLimiter limiter(0.5, 1, common::systemClock());  // one token per two seconds
   ASSERT_TRUE(limiter.acquire({}));
   std::stop_source stop;
   std::thread stopper([&] {
@@ -89,7 +89,7 @@ TEST(TokenBucketTest, AStopTokenEndsTheWaitAndReturnsTheReservation) {
 }
 
 TEST(TokenBucketTest, RealTimeWaitsForTheNextToken) {
-  TokenBucketRateLimiter limiter(10, 1, systemClock());
+  TokenBucketRateLimiter limiter(10, 1, common::systemClock());
   ASSERT_TRUE(limiter.acquire({}));
   auto started = std::chrono::steady_clock::now();
   ASSERT_TRUE(limiter.acquire({}));

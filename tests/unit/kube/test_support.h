@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/http_server.h"
 #include "common/tls.h"
-#include "operator/kube/clock.h"
 
 namespace billing::kube::testing {
 
@@ -169,52 +169,22 @@ inline std::string statusBody(int code, const std::string& reason, const std::st
   return body;
 }
 
-// Time that only moves when a test sleeps or advances it; sleeps are recorded.
-class FakeClock final : public Clock {
+// Time that only moves when a test sleeps or advances it; sleeps are recorded. The wall clock
+// starts at the real time, as credential expiry checks in these tests expect.
+class FakeClock final : public common::Clock {
  public:
-  std::chrono::steady_clock::time_point now() const override {
-    std::lock_guard lock(mutex_);
-    return steady_;
+  std::chrono::steady_clock::time_point now() const override { return clock_.now(); }
+  std::chrono::system_clock::time_point wallNow() const override { return clock_.wallNow(); }
+  bool sleepFor(std::chrono::nanoseconds duration, std::stop_token stop) const override {
+    return clock_.sleepFor(duration, stop);
   }
-  std::chrono::system_clock::time_point wallNow() const override {
-    std::lock_guard lock(mutex_);
-    return wall_;
-  }
-  bool sleepFor(std::chrono::nanoseconds duration, std::stop_token stop) override {
-    if (stop.stop_requested()) return false;
-    std::lock_guard lock(mutex_);
-    sleeps_.push_back(duration);
-    if (duration.count() > 0) {
-      steady_ += duration;
-      wall_ += std::chrono::duration_cast<std::chrono::system_clock::duration>(duration);
-    }
-    return true;
-  }
-  void advance(std::chrono::nanoseconds duration) {
-    std::lock_guard lock(mutex_);
-    steady_ += duration;
-    wall_ += std::chrono::duration_cast<std::chrono::system_clock::duration>(duration);
-  }
-  void setWall(std::chrono::system_clock::time_point wall) {
-    std::lock_guard lock(mutex_);
-    wall_ = wall;
-  }
-  std::vector<std::chrono::nanoseconds> sleeps() const {
-    std::lock_guard lock(mutex_);
-    return sleeps_;
-  }
-  std::chrono::nanoseconds totalSlept() const {
-    std::lock_guard lock(mutex_);
-    std::chrono::nanoseconds total{0};
-    for (auto sleep : sleeps_) total += sleep;
-    return total;
-  }
+  void advance(std::chrono::nanoseconds duration) { clock_.advance(duration); }
+  void setWall(std::chrono::system_clock::time_point wall) { clock_.setWall(wall); }
+  std::vector<std::chrono::nanoseconds> sleeps() const { return clock_.sleeps(); }
+  std::chrono::nanoseconds totalSlept() const { return clock_.totalSlept(); }
 
  private:
-  mutable std::mutex mutex_;
-  std::chrono::steady_clock::time_point steady_{std::chrono::hours(1000)};
-  std::chrono::system_clock::time_point wall_ = std::chrono::system_clock::now();
-  std::vector<std::chrono::nanoseconds> sleeps_;
+  common::ManualClock clock_{std::chrono::system_clock::now()};
 };
 
 // A directory under the system temp dir, removed afterwards.

@@ -22,7 +22,7 @@ Json billingGroup(std::string_view name, std::string_view uid) {
   return group;
 }
 
-EventRecorderOptions quickOptions(const Clock* clock) {
+EventRecorderOptions quickOptions(const common::Clock* clock) {
   EventRecorderOptions options;
   options.reportingInstance = "billing-operator-7d9f";
   options.clock = clock;
@@ -37,7 +37,7 @@ std::int64_t seriesCount(const Json& event) {
 
 TEST(EventRecorderTest, WritesAnEventsV1EventAboutTheObject) {
   FakeApi api;
-  ManualClock clock;
+  common::ManualClock clock;
   clock.setWall(std::chrono::sys_days{std::chrono::year{2024} / 5 / 1} + 10h + 5us);
   EventRecorder recorder(api, quickOptions(&clock));
   recorder.event(billingGroup("acme", "uid-1"), EventType::Warning, "PaymentSecretMissing",
@@ -68,7 +68,7 @@ TEST(EventRecorderTest, WritesAnEventsV1EventAboutTheObject) {
 
 TEST(EventRecorderTest, RepeatsWithinTheWindowGrowOneSeriesInsteadOfNewEvents) {
   FakeApi api;
-  ManualClock clock;
+  common::ManualClock clock;
   EventRecorder recorder(api, quickOptions(&clock));
   const Json group = billingGroup("acme", "uid-1");
   recorder.event(group, EventType::Normal, "Synced", "Reconcile", "in sync with the ledger");
@@ -83,14 +83,15 @@ TEST(EventRecorderTest, RepeatsWithinTheWindowGrowOneSeriesInsteadOfNewEvents) {
   const auto events = api.storedAll(eventResource());
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(seriesCount(events[0]), 3);
-  EXPECT_EQ(stringAt(events[0], {"series", "lastObservedTime"}), formatMicroTime(clock.wallNow()));
+  EXPECT_EQ(stringAt(events[0], {"series", "lastObservedTime"}),
+            common::formatMicroTime(clock.wallNow()));
   EXPECT_EQ(api.calls("create"), 1u);
   EXPECT_EQ(api.calls("patch"), 2u);
 }
 
 TEST(EventRecorderTest, DifferentNoteReasonOrObjectIsADifferentEvent) {
   FakeApi api;
-  ManualClock clock;
+  common::ManualClock clock;
   EventRecorder recorder(api, quickOptions(&clock));
   recorder.event(billingGroup("acme", "uid-1"), EventType::Normal, "Synced", "Reconcile", "one");
   recorder.event(billingGroup("acme", "uid-1"), EventType::Normal, "Synced", "Reconcile", "two");
@@ -104,7 +105,7 @@ TEST(EventRecorderTest, DifferentNoteReasonOrObjectIsADifferentEvent) {
 
 TEST(EventRecorderTest, RepeatAfterTheWindowStartsANewEvent) {
   FakeApi api;
-  ManualClock clock;
+  common::ManualClock clock;
   EventRecorder recorder(api, quickOptions(&clock));
   const Json group = billingGroup("acme", "uid-1");
   recorder.event(group, EventType::Normal, "Synced", "Reconcile", "ok");
@@ -132,7 +133,7 @@ TEST(EventRecorderTest, RepeatsWhileAWriteIsInFlightAreCoalesced) {
         }
         return std::nullopt;
       });
-  ManualClock clock;
+  common::ManualClock clock;
   EventRecorder recorder(proxy, quickOptions(&clock));
   const Json group = billingGroup("acme", "uid-1");
   recorder.event(group, EventType::Warning, "LedgerUnavailable", "Reconcile", "retrying");
@@ -157,7 +158,7 @@ TEST(EventRecorderTest, RepeatsWhileAWriteIsInFlightAreCoalesced) {
 
 TEST(EventRecorderTest, EachObjectIsRateLimitedOnItsOwn) {
   FakeApi api;
-  ManualClock clock;
+  common::ManualClock clock;
   auto options = quickOptions(&clock);
   options.burstPerObject = 3;
   options.refillPerSecondPerObject = 1.0;
@@ -178,7 +179,7 @@ TEST(EventRecorderTest, EachObjectIsRateLimitedOnItsOwn) {
 
 TEST(EventRecorderTest, SeriesWhoseEventWasGarbageCollectedIsCreatedAgain) {
   FakeApi api;
-  ManualClock clock;
+  common::ManualClock clock;
   EventRecorder recorder(api, quickOptions(&clock));
   const Json group = billingGroup("acme", "uid-1");
   recorder.event(group, EventType::Normal, "Synced", "Reconcile", "ok");

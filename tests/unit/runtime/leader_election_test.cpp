@@ -23,7 +23,7 @@ const std::string kLease = "billing-operator-leader";
 // One candidate: its elector runs on its own thread; tests wait on its callbacks.
 class Candidate {
  public:
-  Candidate(kube::Client& client, std::string identity, const Clock* clock,
+  Candidate(kube::Client& client, std::string identity, const common::Clock* clock,
             void (*configure)(LeaderElectionConfig&) = nullptr)
       : registry_(std::make_shared<Registry>()), metrics_(registry_) {
     LeaderElectionConfig config;
@@ -113,7 +113,7 @@ bool holderIs(FakeApi& api, const std::string& holder) {
 
 TEST(LeaderElectionTest, AcquiringCreatesTheLeaseWithMicroTimesAndZeroTransitions) {
   FakeApi api;
-  ManualClock clock;
+  common::ManualClock clock;
   clock.setWall(std::chrono::sys_days{std::chrono::year{2024} / 5 / 1} + 10h + 123456us);
   Candidate a(api, "replica-a", &clock);
   a.start();
@@ -147,7 +147,7 @@ TEST(LeaderElectionTest, AcquiringCreatesTheLeaseWithMicroTimesAndZeroTransition
 
 TEST(LeaderElectionTest, FollowerTakesOverOnlyAfterTheLeaderStopsRenewingForALeaseDuration) {
   FakeApi api;
-  ManualClock clock;
+  common::ManualClock clock;
   Candidate a(api, "replica-a", &clock, [](LeaderElectionConfig& config) {
     config.releaseOnCancel = false;  // a crash: the lease is left as it was
   });
@@ -175,7 +175,7 @@ TEST(LeaderElectionTest, FollowerTakesOverOnlyAfterTheLeaderStopsRenewingForALea
   const auto lease = api.stored(leaseResource(), kNs, kLease);
   EXPECT_EQ(spec(*lease, "holderIdentity"), "replica-b");
   EXPECT_EQ(specInt(*lease, "leaseTransitions"), 1);
-  EXPECT_EQ(spec(*lease, "acquireTime"), formatMicroTime(clock.wallNow()));
+  EXPECT_EQ(spec(*lease, "acquireTime"), common::formatMicroTime(clock.wallNow()));
 }
 
 TEST(LeaderElectionTest, ReleaseOnShutdownLetsTheFollowerTakeOverAtOnce) {
@@ -219,7 +219,7 @@ TEST(LeaderElectionTest, ReleaseClearsTheHolderAndShortensTheLease) {
 TEST(LeaderElectionTest, StepsDownWhenRenewalsFailPastTheRenewDeadline) {
   FakeApi api;
   testing::ProxyClient proxy(api);
-  ManualClock clock;
+  common::ManualClock clock;
   Candidate a(proxy, "replica-a", &clock);
   a.start();
   ASSERT_TRUE(a.waitLeading());
@@ -246,7 +246,7 @@ TEST(LeaderElectionTest, StepsDownWhenRenewalsFailPastTheRenewDeadline) {
 TEST(LeaderElectionTest, HealthCheckFailsWhileRenewalIsOverdue) {
   FakeApi api;
   testing::ProxyClient proxy(api);
-  ManualClock clock;
+  common::ManualClock clock;
   Candidate a(proxy, "replica-a", &clock, [](LeaderElectionConfig& config) {
     config.renewDeadline = 1h;  // keep trying rather than step down
   });
@@ -293,7 +293,7 @@ TEST(LeaderElectionTest, ConcurrentWriterWinsAndTheLoserDoesNotOverwriteIt) {
     }
     return std::nullopt;
   });
-  ManualClock clock;
+  common::ManualClock clock;
   Candidate a(proxy, "replica-a", &clock);
   a.start();
   ASSERT_TRUE(a.waitObserved("replica-c"));

@@ -32,7 +32,7 @@ class Lines {
 
 TEST(LogTest, JsonLinesCarryTimestampLevelLoggerMessageAndValues) {
   Lines lines;
-  ManualClock clock;
+  common::ManualClock clock;
   clock.setWall(std::chrono::sys_days{std::chrono::year{2024} / 5 / 1} + 10h + 1500us);
   Logger root(LogConfig{LogLevel::Info, LogFormat::Json, lines.sink(), &clock});
   auto log = root.withName("controller")
@@ -96,7 +96,7 @@ TEST(LogTest, LevelFiltersAndIsSharedByDerivedLoggers) {
 
 TEST(LogTest, TextFormatIsOneReadableLine) {
   Lines lines;
-  ManualClock clock;
+  common::ManualClock clock;
   Logger log(LogConfig{LogLevel::Info, LogFormat::Text, lines.sink(), &clock});
   log.withName("manager").warn("Lease lost", {{"lease", "billing-system/leader"},
                                               {"error", "context deadline exceeded"},
@@ -120,13 +120,13 @@ TEST(LogTest, ParsesLevelAndFormatNames) {
 
 TEST(ClockTest, MicroTimeHasSixFractionalDigitsInUtc) {
   using namespace std::chrono;
-  EXPECT_EQ(formatMicroTime(system_clock::time_point{}), "1970-01-01T00:00:00.000000Z");
-  EXPECT_EQ(formatMicroTime(sys_days{year{2024} / 2 / 29} + 23h + 59min + 59s + 999999us),
+  EXPECT_EQ(common::formatMicroTime(system_clock::time_point{}), "1970-01-01T00:00:00.000000Z");
+  EXPECT_EQ(common::formatMicroTime(sys_days{year{2024} / 2 / 29} + 23h + 59min + 59s + 999999us),
             "2024-02-29T23:59:59.999999Z");
   // Sub-microsecond parts are truncated, as metav1.MicroTime does.
-  EXPECT_EQ(
-      formatMicroTime(sys_days{year{2024} / 1 / 1} + duration_cast<system_clock::duration>(1999ns)),
-      "2024-01-01T00:00:00.000001Z");
+  EXPECT_EQ(common::formatMicroTime(sys_days{year{2024} / 1 / 1} +
+                                    duration_cast<system_clock::duration>(1999ns)),
+            "2024-01-01T00:00:00.000001Z");
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ TEST(RateLimiterTest, PerItemBackoffDoublesFromFiveMillisecondsAndCapsAtThousand
 }
 
 TEST(RateLimiterTest, BucketAllowsBurstThenTenPerSecond) {
-  ManualClock clock;
+  common::ManualClock clock;
   BucketRateLimiter bucket(10, 100, clock);
   for (int i = 0; i < 100; ++i) ASSERT_EQ(bucket.when("x"), nanoseconds(0)) << i;
   EXPECT_EQ(bucket.when("x"), milliseconds(100));
@@ -45,7 +45,7 @@ TEST(RateLimiterTest, BucketAllowsBurstThenTenPerSecond) {
 }
 
 TEST(RateLimiterTest, ControllerDefaultIsTheLargerOfBothLimiters) {
-  ManualClock clock;
+  common::ManualClock clock;
   auto limiter = defaultControllerRateLimiter({}, clock);
   EXPECT_EQ(limiter->when("a"), milliseconds(5));
   EXPECT_EQ(limiter->when("a"), milliseconds(10));

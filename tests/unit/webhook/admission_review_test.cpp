@@ -495,7 +495,7 @@ TEST(ReviewTest, DeletingAGroupWithProjectsIsHeldWithAWarningNamingThem) {
   Snapshot snapshot = cluster();
   snapshot.projects.push_back(project("acme-billing", "ops", "acme-main"));
   BillingGroup group = snapshot.billingGroups[0];
-  group.metadata.finalizers.push_back(std::string(kGroupFinalizer));
+  group.metadata.finalizers.push_back(std::string(reconcilers::kBillingGroupFinalizer));
   Answer answer = run(deleteGroup(group), snapshot);
   EXPECT_TRUE(answer.allowed);
   ASSERT_THAT(answer.warnings, testing::SizeIs(1));

@@ -1,0 +1,78 @@
+// The flags of `billing-operator run`, parsed into a value. Parsing is pure (no files read, no
+// environment): tests cover every flag and every mistake.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "operator/runtime/log.h"
+#include "operator/runtime/manager.h"
+
+namespace billing::run {
+
+// Exit codes of `billing-operator run`, documented in its --help.
+inline constexpr int kExitOk = 0;           // stopped by SIGTERM/SIGINT, shut down cleanly
+inline constexpr int kExitFailed = 1;       // stopped abnormally (leadership lost, ...)
+inline constexpr int kExitUsage = 2;        // invalid flags
+inline constexpr int kExitConfig = 3;       // no usable kubeconfig or credentials
+inline constexpr int kExitUnavailable = 4;  // API server unreachable, TLS, 401/403, no CRDs
+
+struct RunOptions {
+  bool help = false;
+
+  // Kubernetes access.
+  std::optional<std::filesystem::path> kubeconfig;
+  std::string context;
+  std::string watchNamespace;  // "" = all namespaces
+  double kubeApiQps = 20;      // controller-runtime's defaults
+  int kubeApiBurst = 30;
+
+  // Leader election.
+  bool leaderElect = false;
+  std::string leaderElectionNamespace;  // "": the kubeconfig context's namespace, else "default"
+  std::string leaderElectionId = "billing-operator-leader";
+  std::string leaderElectionIdentity;  // "": <hostname>_<random UUID>, as client-go does
+  std::chrono::milliseconds leaseDuration{std::chrono::seconds(15)};
+  std::chrono::milliseconds renewDeadline{std::chrono::seconds(10)};
+  std::chrono::milliseconds retryPeriod{std::chrono::seconds(2)};
+
+  // Servers. Unset: not served.
+  std::optional<runtime::ListenAddress> metricsAddress = runtime::ListenAddress{"0.0.0.0", 8080};
+  std::optional<runtime::ListenAddress> healthProbeAddress =
+      runtime::ListenAddress{"0.0.0.0", 8081};
+  std::uint16_t webhookPort = 9443;
+  std::filesystem::path webhookCertDir = "/tmp/k8s-webhook-server/serving-certs";
+
+  // Work.
+  int workers = 1;  // concurrent reconciles per controller
+  std::chrono::milliseconds gracefulShutdownTimeout{std::chrono::seconds(10)};
+
+  // Logs.
+  runtime::LogFormat logFormat = runtime::LogFormat::Json;
+  runtime::LogLevel logLevel = runtime::LogLevel::Info;
+
+  // The billing ledger, for the reconcilers (see controllers.h).
+  std::string ledgerUrl;
+  std::filesystem::path ledgerTokenFile;
+  std::filesystem::path ledgerCaFile;
+};
+
+// `args` are the words after "run". Errors are one line naming the flag ("--workers needs a
+// whole number from 1 to 1000, got \"x\"").
+std::expected<RunOptions, std::string> parseRunArguments(std::span<const std::string> args);
+
+// controller-runtime's bind address syntax: ":8080" (every interface), "127.0.0.1:8080",
+// "[::1]:8080"; "0" disables (nullopt).
+std::expected<std::optional<runtime::ListenAddress>, std::string> parseBindAddress(
+    std::string_view text);
+
+// The text of `billing-operator run --help`, exit codes included.
+std::string runUsage();
+
+}  // namespace billing::run

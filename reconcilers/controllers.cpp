@@ -1,0 +1,179 @@
+#include "reconcilers/controllers.h"
+
+#include <set>
+
+#include "reconcilers/billing_group_reconciler.h"
+#include "reconcilers/domain/model.h"
+#include "reconcilers/domain/rules.h"
+#include "reconcilers/project_reconciler.h"
+#include "reconcilers/resources.h"
+
+namespace billing::reconcilers {
+namespace {
+
+using web::json::value;
+
+const value* member(const value& object, std::initializer_list<const char*> path) {
+  const value* node = &object;
+  for (const char* key : path) {
+    if (!node->is_object() || !node->has_field(key)) return nullptr;
+    node = &node->at(key);
+  }
+  return node;
+}
+
+std::string stringMember(const value& object, std::initializer_list<const char*> path) {
+  const value* node = member(object, path);
+  return node != nullptr && node->is_string() ? node->as_string() : std::string();
+}
+
+// Collects requests once each, in a stable order.
+class Requests {
+ public:
+  void add(std::string ns, std::string name) {
+    if (name.empty()) return;
+    if (seen_.insert(ns + "/" + name).second) out_.push_back({std::move(ns), std::move(name)});
+  }
+  void addObject(const runtime::ObjectPtr& object) {
+    if (object) add(runtime::objectNamespace(*object), runtime::objectName(*object));
+  }
+  std::vector<runtime::Request> take() { return std::move(out_); }
+
+ private:
+  std::set<std::string> seen_;
+  std::vector<runtime::Request> out_;
+};
+
+const value& metadataOf(const value& object) {
+  static const value empty = value::object();
+  const value* node = member(object, {"metadata"});
+  return node != nullptr ? *node : empty;
+}
+
+}  // namespace
+
+runtime::Mapper projectsOfGroup(const runtime::Store& projects) {
+  return [&projects](const value& group) {
+    Requests requests;
+    const std::string ns = runtime::objectNamespace(group);
+    const std::string name = runtime::objectName(group);
+    for (const auto& project :
+         projects.byIndex(runtime::kBillingGroupRefIndex, runtime::objectKey(ns, name))) {
+      requests.addObject(project);
+    }
+    requests.add(ns, stringMember(group, {"spec", "projectRef", "name"}));
+    requests.add(
+        ns, stringMember(metadataOf(group),
+                         {"annotations", std::string(domain::kDefaultGroupOfAnnotation).c_str()}));
+    if (const value* members = member(group, {"status", "projects"});
+        members != nullptr && members->is_array()) {
+      for (const value& item : members->as_array()) {
+        requests.add(stringMember(item, {"namespace"}), stringMember(item, {"name"}));
+      }
+    }
+    return requests.take();
+  };
+}
+
+runtime::Mapper projectsOfNamespace(const runtime::Store& projects, const runtime::Store& groups) {
+  return [&projects, &groups](const value& ns) {
+    Requests requests;
+    const std::string name = runtime::objectName(ns);
+    for (const auto& project : projects.byIndex(runtime::kNamespaceIndex, name)) {
+      requests.addObject(project);
+    }
+    for (const auto& group : groups.byIndex(runtime::kNamespaceIndex, name)) {
+      for (const auto& project :
+           projects.byIndex(runtime::kBillingGroupRefIndex,
+                            runtime::objectKey(name, runtime::objectName(*group)))) {
+        requests.addObject(project);
+      }
+    }
+    return requests.take();
+  };
+}
+
+runtime::Mapper groupsOfProject(const runtime::Store& groups) {
+  return [&groups](const value& project) {
+    Requests requests;
+    const std::string ns = runtime::objectNamespace(project);
+    const std::string name = runtime::objectName(project);
+    const std::string refName = stringMember(project, {"spec", "billingGroupRef", "name"});
+    const std::string refNs = stringMember(project, {"spec", "billingGroupRef", "namespace"});
+    requests.add(refNs.empty() ? ns : refNs, refName);
+    requests.add(stringMember(project, {"status", "billingGroup", "namespace"}),
+                 stringMember(project, {"status", "billingGroup", "name"}));
+    requests.add(ns, domain::defaultGroupName(name));
+    for (const auto& group : groups.byIndex(runtime::kNamespaceIndex, ns)) {
+      if (stringMember(*group, {"spec", "projectRef", "name"}) == name) requests.addObject(group);
+    }
+    return requests.take();
+  };
+}
+
+runtime::Mapper groupsOfNamespace(const runtime::Store& groups) {
+  return [&groups](const value& ns) {
+    Requests requests;
+    for (const auto& group : groups.byIndex(runtime::kNamespaceIndex, runtime::objectName(ns))) {
+      requests.addObject(group);
+    }
+    return requests.take();
+  };
+}
+
+runtime::Predicate namespaceLabelsChanged() {
+  return [](const runtime::InformerEvent& event) {
+    if (event.type != runtime::InformerEventType::Modified || !event.object || !event.oldObject) {
+      return true;
+    }
+    const value& now = metadataOf(*event.object);
+    const value& before = metadataOf(*event.oldObject);
+    for (const char* field : {"labels", "annotations"}) {
+      const value* a = member(now, {field});
+      const value* b = member(before, {field});
+      if ((a == nullptr) != (b == nullptr)) return true;
+      if (a != nullptr && !(*a == *b)) return true;
+    }
+    return false;
+  };
+}
+
+Controllers addControllers(runtime::Manager& manager, backend::BillingBackend& backend,
+                           ControllerSetup setup) {
+  runtime::Informer& namespaces = manager.informer(namespacesResource());
+  runtime::Informer& groups = manager.informer(billingGroupsResource());
+  runtime::Informer& projects = manager.informer(projectsResource());
+  runtime::Informer& invoices = manager.informer(invoicesResource());
+  const Caches caches{&namespaces.store(), &groups.store(), &projects.store(), &invoices.store()};
+
+  auto deps = [&](std::string_view name) {
+    return ReconcilerDeps{manager.client(), backend,
+                          caches,           eventSinkFor(manager.events()),
+                          setup.now,        manager.logger().withName(name)};
+  };
+
+  Controllers controllers;
+  runtime::ControllerOptions projectOptions;
+  projectOptions.name = "project";
+  projectOptions.workers = setup.workers;
+  controllers.projects = &manager.addController(
+      projectOptions, std::make_shared<ProjectReconciler>(deps("project"), setup.reconciler));
+  controllers.projects->watchPrimary(projects);
+  controllers.projects->watch(groups, projectsOfGroup(projects.store()));
+  controllers.projects->watch(namespaces, projectsOfNamespace(projects.store(), groups.store()),
+                              namespaceLabelsChanged());
+
+  runtime::ControllerOptions groupOptions;
+  groupOptions.name = "billinggroup";
+  groupOptions.workers = setup.workers;
+  controllers.billingGroups = &manager.addController(
+      groupOptions,
+      std::make_shared<BillingGroupReconciler>(deps("billinggroup"), setup.reconciler));
+  controllers.billingGroups->watchPrimary(groups);
+  controllers.billingGroups->watch(projects, groupsOfProject(groups.store()));
+  controllers.billingGroups->watch(namespaces, groupsOfNamespace(groups.store()),
+                                   namespaceLabelsChanged());
+  return controllers;
+}
+
+}  // namespace billing::reconcilers

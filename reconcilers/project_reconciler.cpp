@@ -1,0 +1,256 @@
+#include "reconcilers/project_reconciler.h"
+
+#include <algorithm>
+
+#include "reconcilers/backend_sync.h"
+#include "reconcilers/codec/objects.h"
+#include "reconcilers/domain/conditions.h"
+#include "reconcilers/domain/plans.h"
+#include "reconcilers/domain/rules.h"
+#include "reconcilers/resources.h"
+
+namespace billing::reconcilers {
+namespace {
+
+// Ready reasons that mean "in progress", not "something is wrong".
+const std::vector<std::string_view> kProgressReasons = {"CreatingBillingGroup",
+                                                        "BillingAccountPending"};
+
+domain::Condition readyFalse(std::string reason, std::string message, std::int64_t generation) {
+  return domain::Condition{std::string(domain::kConditionReady),
+                           domain::ConditionStatus::False,
+                           std::move(reason),
+                           std::move(message),
+                           generation,
+                           std::nullopt};
+}
+
+bool sameGroup(const std::optional<domain::ProjectBillingGroupStatus>& a,
+               const std::optional<domain::ProjectBillingGroupStatus>& b) {
+  if (!a || !b) return a.has_value() == b.has_value();
+  return a->name == b->name && a->ns == b->ns;
+}
+
+}  // namespace
+
+ProjectReconciler::ProjectReconciler(ReconcilerDeps deps, ReconcilerOptions options)
+    : deps_(std::move(deps)), options_(std::move(options)) {}
+
+runtime::ReconcileOutcome ProjectReconciler::reconcile(const runtime::Request& request) {
+  const runtime::Logger log = detail::loggerFor(deps_.logger, request);
+  if (deps_.caches.projects == nullptr) return runtime::Result{};
+  const runtime::ObjectPtr cached = deps_.caches.projects->get(request.ns, request.name);
+  if (!cached) return runtime::Result{};  // gone; the finalizer did the backend's part
+  web::json::value object = *cached;
+  domain::Project project = codec::decodeProject(object).value;
+
+  if (project.metadata.deletionTimestamp) return finalize(object, std::move(project), log);
+
+  if (!detail::hasFinalizer(project.metadata, kProjectFinalizer)) {
+    std::vector<std::string> finalizers = project.metadata.finalizers;
+    finalizers.emplace_back(kProjectFinalizer);
+    auto patched =
+        detail::patchFinalizers(deps_.client, projectsResource(), project.metadata, finalizers);
+    if (!patched) {
+      return std::unexpected(
+          runtime::ReconcileError{"adding the finalizer: " + patched.error().describe()});
+    }
+    object = *patched;
+    project = codec::decodeProject(object).value;
+  }
+
+  const domain::Snapshot snapshot = snapshotFromCaches(deps_.caches);
+  const domain::SnapshotIndex index(snapshot);
+  const domain::Timestamp now = deps_.now();
+  domain::ProjectPlan plan = domain::planProject(index, project, {now, options_.defaultCurrency});
+  const std::int64_t generation = project.metadata.generation;
+
+  runtime::Result result;
+  std::optional<std::string> failure;
+  if (plan.groupToCreate) {
+    const domain::BillingGroup& group = *plan.groupToCreate;
+    auto created =
+        deps_.client.create(billingGroupsResource(), group.metadata.ns, codec::encode(group));
+    if (created) {
+      log.info("Created the project's own billing group", {{"billingGroup", group.metadata.name}});
+      if (deps_.events) {
+        deps_.events(object, runtime::EventType::Normal, "BillingGroupCreated",
+                     "Created project billing group " + group.key().display() +
+                         " for the project, which names no billing group");
+      }
+    } else if (created.error().kind != kube::ErrorKind::AlreadyExists) {
+      failure =
+          "creating billing group " + group.key().display() + ": " + created.error().describe();
+    }
+    // The group's events bring the project back; this is the safety net.
+    result.requeueAfter = options_.accountPendingRetry;
+  } else if (plan.group && !plan.problem) {
+    const domain::BillingGroup* group = index.findBillingGroup(plan.group->ns, plan.group->name);
+    if (group != nullptr && !group->metadata.deletionTimestamp && !group->metadata.uid.empty()) {
+      if (auto error = syncMembership(project, *group, now, log)) {
+        domain::setCondition(
+            plan.status.conditions,
+            readyFalse(backendReason(*error),
+                       detail::backendMessage("Recording the project's membership of billing "
+                                              "group " +
+                                                  group->key().display() +
+                                                  " at the billing backend failed",
+                                              *error),
+                       generation),
+            now);
+        if (error->retryable() || error->kind == backend::BackendErrorKind::Unauthorized) {
+          failure = error->message();
+        } else if (error->kind == backend::BackendErrorKind::NotFound) {
+          result.requeueAfter = options_.accountPendingRetry;
+        } else {
+          result.requeueAfter = jittered(options_.driftInterval, options_.driftJitter);
+        }
+      }
+    }
+  }
+
+  if (auto written = writeStatus(object, project, plan.status); written && !failure) {
+    failure = *written;
+  }
+  if (failure) {
+    log.error("Reconcile failed", {{"error", *failure}});
+    return std::unexpected(runtime::ReconcileError{*failure});
+  }
+  return result;
+}
+
+std::optional<backend::BackendError> ProjectReconciler::syncMembership(
+    const domain::Project& project, const domain::BillingGroup& group, domain::Timestamp now,
+    const runtime::Logger& log) {
+  const std::string name = backendProjectName(project);
+  const std::string& accountId = group.metadata.uid;
+  auto memberships = deps_.backend.listMemberships(backend::MembershipFilter{name, ""});
+  if (!memberships) return memberships.error();
+  const std::string key = membershipKey(project, accountId);
+  const std::optional<backend::Membership> current = membershipAt(*memberships, now);
+  if (current && current->accountId == accountId) {
+    std::lock_guard lock(mutex_);
+    pendingMoves_.erase(key);
+    return std::nullopt;
+  }
+
+  if (!current) {
+    // The first membership: from the project's creation, so that nothing it used is unbilled.
+    // Stable across retries: the creation time and the ends of earlier memberships.
+    domain::Timestamp from = project.metadata.creationTimestamp.value_or(now);
+    for (const backend::Membership& earlier : *memberships) {
+      if (earlier.effectiveTo && *earlier.effectiveTo > from) from = *earlier.effectiveTo;
+    }
+    from = std::min(from, now);
+    auto added = deps_.backend.addMembership(name, accountId, from, std::nullopt, key);
+    if (!added) return added.error();
+    log.info("Recorded the project's membership at the billing backend",
+             {{"billingGroup", group.key().display()},
+              {"effectiveFrom", domain::formatTimestamp(from)}});
+    return std::nullopt;
+  }
+
+  domain::Timestamp at = now;
+  {
+    std::lock_guard lock(mutex_);
+    at = pendingMoves_.try_emplace(key, now).first->second;
+  }
+  auto moved = deps_.backend.moveProject(name, accountId, at, key);
+  if (!moved) return moved.error();
+  {
+    std::lock_guard lock(mutex_);
+    pendingMoves_.erase(key);
+  }
+  log.info("Recorded the project's move at the billing backend",
+           {{"billingGroup", group.key().display()},
+            {"fromAccount", current->accountId},
+            {"effectiveFrom", domain::formatTimestamp(at)}});
+  return std::nullopt;
+}
+
+std::optional<std::string> ProjectReconciler::writeStatus(const web::json::value& object,
+                                                          const domain::Project& project,
+                                                          const domain::ProjectStatus& status) {
+  if (status == project.status) return std::nullopt;
+  web::json::value updated = object;
+  updated["status"] = codec::encodeStatus(status);
+  auto written = deps_.client.updateStatus(projectsResource(), project.metadata.ns, updated);
+  if (!written) return "writing the status: " + written.error().describe();
+  const domain::Condition* before = detail::readyOf(project.status.conditions);
+  // A move to another group is a transition even when Ready stays True.
+  if (!sameGroup(project.status.billingGroup, status.billingGroup)) before = nullptr;
+  detail::eventOnReadyTransition(deps_.events, object, before, detail::readyOf(status.conditions),
+                                 kProgressReasons);
+  return std::nullopt;
+}
+
+runtime::ReconcileOutcome ProjectReconciler::finalize(const web::json::value& object,
+                                                      domain::Project project,
+                                                      const runtime::Logger& log) {
+  if (!detail::hasFinalizer(project.metadata, kProjectFinalizer)) return runtime::Result{};
+  const domain::Snapshot snapshot = snapshotFromCaches(deps_.caches);
+  const domain::SnapshotIndex index(snapshot);
+
+  // R5: the project's own billing groups go with it (the owner reference does the same for the
+  // group the operator created; this covers groups users bound to the project).
+  const domain::ProjectDeletionPlan deletion = domain::planProjectDeletion(index, project);
+  for (const domain::ObjectKey& key : deletion.groupsToDelete) {
+    const domain::BillingGroup* group = index.findBillingGroup(key.ns, key.name);
+    if (group != nullptr && group->metadata.deletionTimestamp) continue;
+    auto removed = deps_.client.remove(billingGroupsResource(), key.ns, key.name);
+    if (!removed && removed.error().kind != kube::ErrorKind::NotFound) {
+      return std::unexpected(runtime::ReconcileError{"deleting billing group " + key.display() +
+                                                     ": " + removed.error().describe()});
+    }
+    if (removed) {
+      log.info("Deleting the project's billing group with it", {{"billingGroup", key.display()}});
+      if (deps_.events) {
+        deps_.events(object, runtime::EventType::Normal, "BillingGroupDeleted",
+                     "Deleting project billing group " + key.display() + " with its project");
+      }
+    }
+  }
+
+  // End the backend membership at the deletion time.
+  const domain::Timestamp at = *project.metadata.deletionTimestamp;
+  const std::string name = backendProjectName(project);
+  std::optional<backend::BackendError> error;
+  auto memberships = deps_.backend.listMemberships(backend::MembershipFilter{name, ""});
+  if (!memberships) {
+    error = memberships.error();
+  } else if (membershipAt(*memberships, at)) {
+    auto ended = deps_.backend.endMembership(name, at, endMembershipKey(project));
+    if (!ended) {
+      error = ended.error();
+    } else {
+      log.info("Ended the project's membership at the billing backend",
+               {{"effectiveTo", domain::formatTimestamp(at)}});
+    }
+  }
+  if (error) {
+    domain::ProjectStatus status = project.status;
+    domain::setCondition(
+        status.conditions,
+        readyFalse(
+            backendReason(*error),
+            detail::backendMessage(
+                "Ending the deleted project's membership at the billing backend failed", *error),
+            project.metadata.generation),
+        deps_.now());
+    writeStatus(object, project, status);
+    log.error("Ending the membership failed", {{"error", error->message()}});
+    return std::unexpected(runtime::ReconcileError{error->message()});
+  }
+
+  std::vector<std::string> finalizers = project.metadata.finalizers;
+  std::erase(finalizers, std::string(kProjectFinalizer));
+  auto patched =
+      detail::patchFinalizers(deps_.client, projectsResource(), project.metadata, finalizers);
+  if (!patched && patched.error().kind != kube::ErrorKind::NotFound) {
+    return std::unexpected(
+        runtime::ReconcileError{"removing the finalizer: " + patched.error().describe()});
+  }
+  return runtime::Result{};
+}
+
+}  // namespace billing::reconcilers

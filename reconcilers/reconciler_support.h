@@ -1,0 +1,91 @@
+// What the Project and BillingGroup reconcilers share: their dependencies (the Kubernetes client
+// for writes, the informer caches for reads, the backend, events, the clock) and small helpers
+// for finalizers, metadata patches and Ready-condition events.
+#pragma once
+
+#include <cpprest/json.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "operator/kube/client.h"
+#include "operator/runtime/controller.h"
+#include "operator/runtime/events.h"
+#include "operator/runtime/log.h"
+#include "reconcilers/backend/billing_backend.h"
+#include "reconcilers/domain/model.h"
+#include "reconcilers/snapshot_from_cache.h"
+
+namespace billing::reconcilers {
+
+// Records a Kubernetes Event about `regarding` (runtime::EventRecorder in the operator, a
+// recording fake in unit tests).
+using EventSink = std::function<void(const web::json::value& regarding, runtime::EventType type,
+                                     std::string_view reason, std::string_view note)>;
+using Clock = std::function<domain::Timestamp()>;
+
+// The wall clock, truncated to seconds (the precision of metav1.Time).
+domain::Timestamp systemNow();
+
+// The Manager's recorder as an EventSink (action "Reconcile").
+EventSink eventSinkFor(runtime::EventRecorder& recorder);
+
+// Called before a deleted group's backend account is closed, once it has no members left: the
+// invoicing reconciler produces the final, partial-period invoice there (R6). An error keeps the
+// group (and its finalizer) until a later reconcile succeeds.
+using FinalInvoiceHook = std::function<std::optional<backend::BackendError>(
+    const domain::BillingGroup& group, domain::Timestamp closeAt)>;
+
+struct ReconcilerDeps {
+  kube::Client& client;
+  backend::BillingBackend& backend;
+  Caches caches;
+  EventSink events;       // may be empty: no events
+  Clock now = systemNow;  // injectable for tests
+  runtime::Logger logger = runtime::Logger::discard();
+};
+
+struct ReconcilerOptions {
+  std::string defaultCurrency = "USD";
+  // Drift detection: a group is compared with its backend account this often (jittered).
+  std::chrono::milliseconds driftInterval{std::chrono::minutes(5)};
+  double driftJitter = 0.1;
+  // How soon to look again when the backend said the group's account does not exist yet.
+  std::chrono::milliseconds accountPendingRetry{std::chrono::seconds(2)};
+  FinalInvoiceHook finalInvoice;  // empty: nothing to do before closing
+};
+
+namespace detail {
+
+// The reconcile's logger (with controller, namespace, name, reconcileID) when called from a
+// controller's worker; otherwise `fallback` with namespace and name.
+runtime::Logger loggerFor(const runtime::Logger& fallback, const runtime::Request& request);
+
+bool hasFinalizer(const domain::ObjectMeta& metadata, std::string_view finalizer);
+
+// Adds or removes `finalizer` with a merge patch carrying the resourceVersion the decision was
+// made on (a precondition: a concurrent change makes it fail with Conflict, and the reconcile is
+// retried on fresh state). Returns the object as the server answered.
+kube::Result<web::json::value> patchFinalizers(kube::Client& client,
+                                               const kube::ResourceRef& resource,
+                                               const domain::ObjectMeta& metadata,
+                                               std::vector<std::string> finalizers);
+
+// The Ready condition of a status, or nullptr.
+const domain::Condition* readyOf(const std::vector<domain::Condition>& conditions);
+
+// Emits an event when the Ready condition changed status or reason: Normal for True (and for
+// the progress reasons in `normalReasons`), Warning with the condition's reason otherwise.
+void eventOnReadyTransition(const EventSink& events, const web::json::value& regarding,
+                            const domain::Condition* before, const domain::Condition* after,
+                            const std::vector<std::string_view>& normalReasons);
+
+// "... (and N more)" free: the first line of a backend error for a condition message.
+std::string backendMessage(std::string_view what, const backend::BackendError& error);
+
+}  // namespace detail
+}  // namespace billing::reconcilers
