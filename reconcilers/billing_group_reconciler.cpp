@@ -101,7 +101,20 @@ runtime::ReconcileOutcome BillingGroupReconciler::reconcile(const runtime::Reque
   }
 
   domain::BillingGroupStatus status = plan.status;
-  if (plan.problems.empty() && !group.metadata.uid.empty()) {
+  if (deps_.backend == nullptr) {
+    // No backend (no --ledger-url): validate and report, and say that invoicing is off.
+    domain::setCondition(
+        status.conditions,
+        domain::Condition{std::string(kConditionInvoicing), domain::ConditionStatus::False,
+                          std::string(kReasonInvoicingOff), std::string(kInvoicingOffMessage),
+                          group.metadata.generation, std::nullopt},
+        now);
+  } else {
+    std::erase_if(status.conditions, [](const domain::Condition& condition) {
+      return condition.type == kConditionInvoicing;
+    });
+  }
+  if (deps_.backend != nullptr && plan.problems.empty() && !group.metadata.uid.empty()) {
     if (auto error = syncAccount(object, group, status, log)) {
       domain::setCondition(
           status.conditions,
@@ -121,6 +134,7 @@ runtime::ReconcileOutcome BillingGroupReconciler::reconcile(const runtime::Reque
     log.error("Reconcile failed", {{"error", *failure}});
     return std::unexpected(runtime::ReconcileError{*failure});
   }
+  if (deps_.backend == nullptr) return result;  // nothing to compare with
   // Drift detection: compare with the backend again later.
   result.requeueAfter = jittered(options_.driftInterval, options_.driftJitter);
   return result;
@@ -132,13 +146,13 @@ std::optional<backend::BackendError> BillingGroupReconciler::syncAccount(
   const std::string& accountId = group.metadata.uid;
   const backend::AccountSpec desired = accountSpecFor(group, status.organization);
   std::optional<backend::Account> current;
-  if (auto found = deps_.backend.getAccount(accountId)) {
+  if (auto found = deps_.backend->getAccount(accountId)) {
     current = *found;
   } else if (found.error().kind != backend::BackendErrorKind::NotFound) {
     return found.error();
   }
   if (!current || accountDiffers(current->spec, desired)) {
-    auto upserted = deps_.backend.upsertAccount(desired, accountKey(group, current));
+    auto upserted = deps_.backend->upsertAccount(desired, accountKey(group, current));
     if (!upserted) return upserted.error();
     if (current) {
       log.info("Updated the backend account to match the spec");
@@ -157,7 +171,7 @@ std::optional<backend::BackendError> BillingGroupReconciler::syncAccount(
 
   // R2: credits exist only on organization groups.
   if (group.spec.scope != domain::Scope::Organization) return std::nullopt;
-  auto credits = deps_.backend.getCredits(accountId);
+  auto credits = deps_.backend->getCredits(accountId);
   if (!credits) return credits.error();
   bool granted = false;
   for (const domain::CreditGrant& grant : group.spec.credits) {
@@ -166,13 +180,13 @@ std::optional<backend::BackendError> BillingGroupReconciler::syncAccount(
                     [&](const backend::CreditGrant& g) { return g.spec.id == grant.id; });
     if (known) continue;
     backend::CreditGrantSpec spec{grant.id, grant.amount, grant.description, grant.expiresAt};
-    auto result = deps_.backend.grantCredit(accountId, spec, creditKey(accountId, grant.id));
+    auto result = deps_.backend->grantCredit(accountId, spec, creditKey(accountId, grant.id));
     if (!result) return result.error();
     granted = true;
     log.info("Granted credit at the backend", {{"grant", grant.id}, {"amount", grant.amount}});
   }
   if (granted) {
-    credits = deps_.backend.getCredits(accountId);
+    credits = deps_.backend->getCredits(accountId);
     if (!credits) return credits.error();
   }
   status.credits = credits->balance;
@@ -210,42 +224,45 @@ runtime::ReconcileOutcome BillingGroupReconciler::finalize(const web::json::valu
   const std::string& accountId = group.metadata.uid;
   std::optional<backend::BackendError> error;
   std::optional<std::string> waiting;  // why closing must wait, when it must
-  auto account = deps_.backend.getAccount(accountId);
-  if (!account && account.error().kind != backend::BackendErrorKind::NotFound) {
-    error = account.error();
-  } else if (account && !account->closedAt) {
-    domain::Timestamp closeAt = *group.metadata.deletionTimestamp;
-    auto memberships = deps_.backend.listMemberships(backend::MembershipFilter{"", accountId});
-    if (!memberships) {
-      error = memberships.error();
-    } else {
-      for (const backend::Membership& membership : *memberships) {
-        if (!membership.effectiveTo) {
-          waiting = "project " + membership.project +
-                    " is still a member at the billing backend; waiting for its move or deletion "
-                    "to be recorded";
-        } else if (*membership.effectiveTo > closeAt) {
-          closeAt = *membership.effectiveTo;
+  // Without a backend there is no account to close (and no invoice to generate).
+  if (deps_.backend != nullptr) {
+    auto account = deps_.backend->getAccount(accountId);
+    if (!account && account.error().kind != backend::BackendErrorKind::NotFound) {
+      error = account.error();
+    } else if (account && !account->closedAt) {
+      domain::Timestamp closeAt = *group.metadata.deletionTimestamp;
+      auto memberships = deps_.backend->listMemberships(backend::MembershipFilter{"", accountId});
+      if (!memberships) {
+        error = memberships.error();
+      } else {
+        for (const backend::Membership& membership : *memberships) {
+          if (!membership.effectiveTo) {
+            waiting = "project " + membership.project +
+                      " is still a member at the billing backend; waiting for its move or deletion "
+                      "to be recorded";
+          } else if (*membership.effectiveTo > closeAt) {
+            closeAt = *membership.effectiveTo;
+          }
         }
       }
-    }
-    if (!error && !waiting && options_.finalInvoice) error = options_.finalInvoice(group, closeAt);
-    if (!error && !waiting) {
-      auto closed =
-          deps_.backend.closeAccount(accountId, closeAt, closeAccountKey(accountId, closeAt));
-      if (!closed) {
-        error = closed.error();
-      } else {
-        log.info("Closed the backend account", {{"closedAt", domain::formatTimestamp(closeAt)}});
-        if (deps_.events) {
-          deps_.events(object, runtime::EventType::Normal, "BackendAccountClosed",
-                       "Closed the billing account at the backend as of " +
-                           domain::formatTimestamp(closeAt));
+      if (!error && !waiting && options_.finalInvoice)
+        error = options_.finalInvoice(group, closeAt);
+      if (!error && !waiting) {
+        auto closed =
+            deps_.backend->closeAccount(accountId, closeAt, closeAccountKey(accountId, closeAt));
+        if (!closed) {
+          error = closed.error();
+        } else {
+          log.info("Closed the backend account", {{"closedAt", domain::formatTimestamp(closeAt)}});
+          if (deps_.events) {
+            deps_.events(object, runtime::EventType::Normal, "BackendAccountClosed",
+                         "Closed the billing account at the backend as of " +
+                             domain::formatTimestamp(closeAt));
+          }
         }
       }
     }
   }
-
   if (error || waiting) {
     domain::BillingGroupStatus status = plan.status;
     domain::setCondition(

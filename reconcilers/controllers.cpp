@@ -138,7 +138,7 @@ runtime::Predicate namespaceLabelsChanged() {
   };
 }
 
-Controllers addControllers(runtime::Manager& manager, backend::BillingBackend& backend,
+Controllers addControllers(runtime::Manager& manager, backend::BillingBackend* backend,
                            ControllerSetup setup) {
   runtime::Informer& namespaces = manager.informer(namespacesResource());
   runtime::Informer& groups = manager.informer(billingGroupsResource());

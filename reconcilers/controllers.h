@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <utility>
 
 #include "operator/runtime/controller.h"
 #include "operator/runtime/manager.h"
@@ -25,9 +26,14 @@ struct Controllers {
   runtime::Controller* billingGroups = nullptr;
 };
 
-// Adds the Project and BillingGroup controllers to `manager`. `backend` must outlive it.
-Controllers addControllers(runtime::Manager& manager, backend::BillingBackend& backend,
+// Adds the Project and BillingGroup controllers to `manager`. `backend` must outlive it; null
+// means no billing backend (invoicing off: see ReconcilerDeps::backend).
+Controllers addControllers(runtime::Manager& manager, backend::BillingBackend* backend,
                            ControllerSetup setup = {});
+inline Controllers addControllers(runtime::Manager& manager, backend::BillingBackend& backend,
+                                  ControllerSetup setup = {}) {
+  return addControllers(manager, &backend, std::move(setup));
+}
 
 // ---- mappers (exposed for tests) ----
 

@@ -86,7 +86,9 @@ runtime::ReconcileOutcome ProjectReconciler::reconcile(const runtime::Request& r
     result.requeueAfter = options_.accountPendingRetry;
   } else if (plan.group && !plan.problem) {
     const domain::BillingGroup* group = index.findBillingGroup(plan.group->ns, plan.group->name);
-    if (group != nullptr && !group->metadata.deletionTimestamp && !group->metadata.uid.empty()) {
+    // Without a backend (no --ledger-url) there is no membership to record.
+    if (deps_.backend != nullptr && group != nullptr && !group->metadata.deletionTimestamp &&
+        !group->metadata.uid.empty()) {
       if (auto error = syncMembership(project, *group, now, log)) {
         domain::setCondition(
             plan.status.conditions,
@@ -124,7 +126,7 @@ std::optional<backend::BackendError> ProjectReconciler::syncMembership(
     const runtime::Logger& log) {
   const std::string name = backendProjectName(project);
   const std::string& accountId = group.metadata.uid;
-  auto memberships = deps_.backend.listMemberships(backend::MembershipFilter{name, ""});
+  auto memberships = deps_.backend->listMemberships(backend::MembershipFilter{name, ""});
   if (!memberships) return memberships.error();
   const std::string key = membershipKey(project, accountId);
   const std::optional<backend::Membership> current = membershipAt(*memberships, now);
@@ -142,7 +144,7 @@ std::optional<backend::BackendError> ProjectReconciler::syncMembership(
       if (earlier.effectiveTo && *earlier.effectiveTo > from) from = *earlier.effectiveTo;
     }
     from = std::min(from, now);
-    auto added = deps_.backend.addMembership(name, accountId, from, std::nullopt, key);
+    auto added = deps_.backend->addMembership(name, accountId, from, std::nullopt, key);
     if (!added) return added.error();
     log.info("Recorded the project's membership at the billing backend",
              {{"billingGroup", group.key().display()},
@@ -155,7 +157,7 @@ std::optional<backend::BackendError> ProjectReconciler::syncMembership(
     std::lock_guard lock(mutex_);
     at = pendingMoves_.try_emplace(key, now).first->second;
   }
-  auto moved = deps_.backend.moveProject(name, accountId, at, key);
+  auto moved = deps_.backend->moveProject(name, accountId, at, key);
   if (!moved) return moved.error();
   {
     std::lock_guard lock(mutex_);
@@ -215,11 +217,14 @@ runtime::ReconcileOutcome ProjectReconciler::finalize(const web::json::value& ob
   const domain::Timestamp at = *project.metadata.deletionTimestamp;
   const std::string name = backendProjectName(project);
   std::optional<backend::BackendError> error;
-  auto memberships = deps_.backend.listMemberships(backend::MembershipFilter{name, ""});
+  auto memberships =
+      deps_.backend != nullptr
+          ? deps_.backend->listMemberships(backend::MembershipFilter{name, ""})
+          : backend::BackendResult<std::vector<backend::Membership>>();  // no backend: none
   if (!memberships) {
     error = memberships.error();
   } else if (membershipAt(*memberships, at)) {
-    auto ended = deps_.backend.endMembership(name, at, endMembershipKey(project));
+    auto ended = deps_.backend->endMembership(name, at, endMembershipKey(project));
     if (!ended) {
       error = ended.error();
     } else {

@@ -40,9 +40,18 @@ EventSink eventSinkFor(runtime::EventRecorder& recorder);
 using FinalInvoiceHook = std::function<std::optional<backend::BackendError>(
     const domain::BillingGroup& group, domain::Timestamp closeAt)>;
 
+// The Invoicing condition a BillingGroup carries when the operator runs without a billing backend
+// (no --ledger-url): it still validates and reports, but makes no backend calls.
+inline constexpr std::string_view kConditionInvoicing = "Invoicing";
+inline constexpr std::string_view kReasonInvoicingOff = "InvoicingOff";
+inline constexpr std::string_view kInvoicingOffMessage =
+    "no billing backend configured (--ledger-url): invoices are not generated";
+
 struct ReconcilerDeps {
   kube::Client& client;
-  backend::BillingBackend& backend;
+  // Null: no billing backend is configured. The reconcilers then keep statuses and finalizers
+  // but skip every backend call, and each BillingGroup says Invoicing=False (InvoicingOff).
+  backend::BillingBackend* backend;
   Caches caches;
   EventSink events;       // may be empty: no events
   Clock now = systemNow;  // injectable for tests

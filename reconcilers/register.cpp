@@ -1,5 +1,6 @@
 // registerControllers() for `billing-operator run` (operator/run/controllers.h): the ledger client
-// from the --ledger-* flags, then the Project and BillingGroup controllers.
+// from the --ledger-* flags (none without --ledger-url: invoicing off), then the Project and
+// BillingGroup controllers.
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -12,9 +13,15 @@ namespace billing::run {
 
 std::expected<void, std::string> registerControllers(runtime::Manager& manager,
                                                      const RunOptions& options) {
+  reconcilers::ControllerSetup setup;
+  setup.workers = options.workers;
   if (options.ledgerUrl.empty()) {
-    return std::unexpected(
-        "--ledger-url is required: the reconcilers keep the billing ledger in sync");
+    // No backend: validation, statuses and the webhook still run; every BillingGroup says
+    // Invoicing=False (InvoicingOff) and no backend call is made.
+    manager.logger().withName("setup").info(
+        "No --ledger-url: running without a billing backend; invoicing is off");
+    reconcilers::addControllers(manager, nullptr, setup);
+    return {};
   }
   ledger_client::LedgerClientOptions client;
   client.baseUrl = options.ledgerUrl;
@@ -36,9 +43,7 @@ std::expected<void, std::string> registerControllers(runtime::Manager& manager,
     backends.push_back(std::move(*made));
     backend = backends.back().get();
   }
-  reconcilers::ControllerSetup setup;
-  setup.workers = options.workers;
-  reconcilers::addControllers(manager, *backend, setup);
+  reconcilers::addControllers(manager, backend, setup);
   return {};
 }
 

@@ -191,8 +191,7 @@ std::expected<AdmissionResponse, ReviewError> reviewWrite(const AdmissionRequest
 }
 
 std::expected<AdmissionResponse, ReviewError> reviewGroupDeletion(const AdmissionRequest& request,
-                                                                  const SnapshotSource& source,
-                                                                  const ReviewOptions& options) {
+                                                                  const SnapshotSource& source) {
   auto snapshot = source.snapshot();
   if (!snapshot) {
     return std::unexpected(
@@ -213,29 +212,15 @@ std::expected<AdmissionResponse, ReviewError> reviewGroupDeletion(const Admissio
       if (stored.key() == group.key()) group = stored;
     }
   }
+  // Projects being deleted themselves do not hold the group: a GitOps prune of a whole folder
+  // deletes both, and the finalizers then bill them to the end (R6).
+  std::erase_if(snapshot->projects, [](const domain::Project& project) {
+    return project.metadata.deletionTimestamp.has_value();
+  });
   domain::SnapshotIndex index(*snapshot);
   std::optional<Violation> held = domain::checkGroupDeletion(index, group);
   if (!held) return allow(request);
-  if (options.refuseGroupDeletionWithProjects) {
-    return deny(request, 403, "Forbidden", {*held});
-  }
-  AdmissionResponse response = allow(request);
-  const auto& finalizers = group.metadata.finalizers;
-  const bool finalized =
-      std::find(finalizers.begin(), finalizers.end(),
-                std::string(reconcilers::kBillingGroupFinalizer)) != finalizers.end();
-  std::string warning = domain::describe(*held);
-  if (finalized) {
-    warning += ". The deletion is held by the finalizer " +
-               std::string(reconcilers::kBillingGroupFinalizer) +
-               " until no project uses the group; its final invoice is generated first";
-  } else {
-    warning += ". The group has no " + std::string(reconcilers::kBillingGroupFinalizer) +
-               " finalizer (is the operator running?), so it is deleted now and its projects are "
-               "left without a billing group";
-  }
-  response.warnings.push_back(std::move(warning));
-  return response;
+  return deny(request, 403, "Forbidden", {*held});
 }
 
 value causesOf(const std::vector<Violation>& violations) {
@@ -302,8 +287,7 @@ std::expected<AdmissionRequest, ReviewError> parseAdmissionReview(const value& r
 
 std::expected<AdmissionResponse, ReviewError> decide(const AdmissionRequest& request,
                                                      const SnapshotSource& source,
-                                                     domain::Timestamp now,
-                                                     const ReviewOptions& options) {
+                                                     domain::Timestamp now) {
   // Dry runs get the same decision: the review has no side effects (sideEffects: None).
   std::optional<domain::Kind> kind = billingKind(request);
   if (!kind) return allow(request);
@@ -311,7 +295,7 @@ std::expected<AdmissionResponse, ReviewError> decide(const AdmissionRequest& req
     return reviewWrite(request, *kind, source, now);
   }
   if (request.operation == "DELETE" && *kind == domain::Kind::BillingGroup) {
-    return reviewGroupDeletion(request, source, options);
+    return reviewGroupDeletion(request, source);
   }
   return allow(request);
 }
@@ -346,10 +330,10 @@ value encodeAdmissionReview(const AdmissionResponse& response, std::string_view 
 }
 
 std::expected<value, ReviewError> review(const value& admissionReview, const SnapshotSource& source,
-                                         domain::Timestamp now, const ReviewOptions& options) {
+                                         domain::Timestamp now) {
   auto request = parseAdmissionReview(admissionReview);
   if (!request) return std::unexpected(request.error());
-  auto response = decide(*request, source, now, options);
+  auto response = decide(*request, source, now);
   if (!response) return std::unexpected(response.error());
   return encodeAdmissionReview(*response, request->apiVersion);
 }

@@ -8,8 +8,10 @@
 // already-broken object elsewhere never blocks anyone. References to objects that do not exist
 // yet (BillingGroupNotFound, ProjectNotFound) are warnings here: GitOps tools and `kubectl apply
 // -f dir` may create a Project before its group, and the reconcilers report them in status.
-// DELETE of a BillingGroup that still bills projects is allowed with a warning (the operator's
-// finalizer holds it, R6) unless ReviewOptions::refuseGroupDeletionWithProjects.
+// DELETE of a BillingGroup is refused (403, GroupHasProjects, the domain's message) while it still
+// bills projects that are not being deleted themselves (R6); when every remaining member has a
+// deletionTimestamp (a GitOps prune of a whole folder, a namespace teardown) or there is none, it
+// is allowed.
 #pragma once
 
 #include <cpprest/json.h>
@@ -27,13 +29,7 @@
 namespace billing::webhook {
 
 // The one path the webhook serves reviews on, for all three kinds.
-inline constexpr std::string_view kValidatePath = "/validate-billing-operator-dev-v1alpha1";
-
-struct ReviewOptions {
-  // R6 says "refused or held". Held (false) is the default: namespace teardown and GitOps prune
-  // delete groups before or together with their projects and must not deadlock.
-  bool refuseGroupDeletionWithProjects = false;
-};
+inline constexpr std::string_view kValidatePath = "/validate";
 
 // The parts of AdmissionReview.request the decision reads.
 struct AdmissionRequest {
@@ -75,8 +71,7 @@ std::expected<AdmissionRequest, ReviewError> parseAdmissionReview(const web::jso
 // The decision for one request. `now` is for rules that depend on the clock (PeriodNotEnded).
 std::expected<AdmissionResponse, ReviewError> decide(const AdmissionRequest& request,
                                                      const SnapshotSource& source,
-                                                     domain::Timestamp now,
-                                                     const ReviewOptions& options = {});
+                                                     domain::Timestamp now);
 
 // The AdmissionReview to answer with: apiVersion (the request's), kind, and response{uid,
 // allowed, status{...} when denied, warnings when any}.
@@ -86,7 +81,6 @@ web::json::value encodeAdmissionReview(const AdmissionResponse& response,
 // parseAdmissionReview, decide and encodeAdmissionReview in one.
 std::expected<web::json::value, ReviewError> review(const web::json::value& admissionReview,
                                                     const SnapshotSource& source,
-                                                    domain::Timestamp now,
-                                                    const ReviewOptions& options = {});
+                                                    domain::Timestamp now);
 
 }  // namespace billing::webhook

@@ -195,7 +195,7 @@ void WebhookServer::handle(const common::HttpRequest& request,
     return;
   }
   domain::Timestamp now = options_.now ? options_.now() : systemNow();
-  auto answer = review(*body, source_, now, options_.review);
+  auto answer = review(*body, source_, now);
   if (!answer) {
     if (answer.error().httpStatus >= 500) log(answer.error().message);
     answerText(writer, answer.error().httpStatus,

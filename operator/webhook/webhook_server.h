@@ -38,7 +38,6 @@ struct WebhookServerOptions {
   std::string keyName = "tls.key";
   // How often the certificate files are looked at (mtime, size, inode) for a rotation.
   std::chrono::milliseconds certCheckInterval{std::chrono::seconds(3)};
-  ReviewOptions review;
   // Kubernetes' request body limit; beyond it HttpServer answers 413.
   std::size_t maxRequestBodyBytes = 3 * 1024 * 1024;
   // The time rules depend on; the system clock when empty.

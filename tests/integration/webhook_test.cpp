@@ -47,7 +47,7 @@ webhooks:
       service:
         namespace: billing-system
         name: billing-operator-webhook
-        path: /validate-billing-operator-dev-v1alpha1
+        path: /validate
         port: 443
       caBundle: )" +
          common::base64Encode(caPem) + R"(
@@ -124,7 +124,7 @@ struct Cluster {
   std::unique_ptr<Kubectl> kubectl;
   std::string setupError;
 
-  explicit Cluster(ReviewOptions review = {}) {
+  Cluster() {
     if (!pki().error.empty()) {
       setupError = "certificates: " + pki().error;
       return;
@@ -135,7 +135,6 @@ struct Cluster {
     options.host = "127.0.0.1";
     options.port = 0;
     options.certDir = dir.path() / "certs";
-    options.review = review;
     webhook = std::make_unique<WebhookServer>(options, source);
     if (auto started = webhook->start(); !started) {
       setupError = "webhook: " + started.error();
@@ -214,8 +213,8 @@ struct Cluster {
 
 class WebhookIntegrationTest : public ::testing::Test {
  protected:
-  void start(ReviewOptions review = {}) {
-    cluster_ = std::make_unique<Cluster>(review);
+  void start() {
+    cluster_ = std::make_unique<Cluster>();
     ASSERT_EQ(cluster_->setupError, "");
   }
   void SetUp() override { start(); }
@@ -367,19 +366,39 @@ spec:
   EXPECT_THAT(deleted.err, Not(HasSubstr("Warning")));
 }
 
-// kubectl prints the webhook's warnings as "Warning: ..." lines (the API server forwards them as
-// Warning headers).
-TEST_F(WebhookIntegrationTest, DeletingAGroupWithProjectsPrintsTheWarning) {
+TEST_F(WebhookIntegrationTest, DeletingAGroupWithProjectsIsRefused) {
   ASSERT_EQ(cluster_->applyGitops().exitCode, 0);
   CommandResult deleted = cluster_->k({"delete", "bg", "acme-main", "-n", "acme-billing"});
-  EXPECT_EQ(deleted.exitCode, 0) << deleted;
-  EXPECT_THAT(deleted.err, HasSubstr("Warning: BillingGroup acme-billing/acme-main (organization "
-                                     "acme) still bills 2 projects (acme-web/api, acme-web/web)"));
+  EXPECT_NE(deleted.exitCode, 0) << deleted;
+  EXPECT_THAT(deleted.err,
+              HasSubstr(kDenied + "BillingGroup acme-billing/acme-main (organization acme) still "
+                                  "bills 2 projects (acme-web/api, acme-web/web): move them to "
+                                  "another billing group first"));
+  CommandResult still = cluster_->k({"get", "bg", "acme-main", "-n", "acme-billing"});
+  EXPECT_EQ(still.exitCode, 0) << still;
 }
 
-TEST_F(WebhookIntegrationTest, DeletingAGroupWithProjectsWarnsThroughTheWebhook) {
-  // What the disabled test above would see, asked of the webhook directly over TLS: the live
-  // group, the live projects (listed by the operator's client) and the warning.
+TEST_F(WebhookIntegrationTest, DeletingAGroupWhoseProjectsAreBeingDeletedIsAllowed) {
+  // A GitOps prune: the projects are being deleted too (held by a finalizer, as the operator's
+  // holds them until their membership is closed), so the group may go.
+  ASSERT_EQ(cluster_->applyGitops().exitCode, 0);
+  for (const char* name : {"api", "web"}) {
+    CommandResult patched =
+        cluster_->k({"patch", "bproj", name, "-n", "acme-web", "--type=merge", "-p",
+                     R"({"metadata":{"finalizers":["example.com/hold"]}})"});
+    ASSERT_EQ(patched.exitCode, 0) << patched;
+    CommandResult deleted =
+        cluster_->k({"delete", "bproj", name, "-n", "acme-web", "--wait=false"});
+    ASSERT_EQ(deleted.exitCode, 0) << deleted;
+  }
+  CommandResult deleted = cluster_->k({"delete", "bg", "acme-main", "-n", "acme-billing"});
+  EXPECT_EQ(deleted.exitCode, 0) << deleted;
+  EXPECT_THAT(deleted.err, Not(HasSubstr("Warning")));
+}
+
+TEST_F(WebhookIntegrationTest, DeletingAGroupWithProjectsIsRefusedThroughTheWebhook) {
+  // Asked of the webhook directly over TLS: the live group, the live projects (listed by the
+  // operator's client) and the refusal.
   ASSERT_EQ(cluster_->applyGitops().exitCode, 0);
   CommandResult group = cluster_->k({"get", "bg", "acme-main", "-n", "acme-billing", "-o", "json"});
   ASSERT_EQ(group.exitCode, 0) << group;
@@ -408,30 +427,10 @@ TEST_F(WebhookIntegrationTest, DeletingAGroupWithProjectsWarnsThroughTheWebhook)
   ASSERT_TRUE(response.has_value()) << response.error();
   ASSERT_EQ(response->status, 200) << response->body;
   auto body = common::parseJson(response->body).value();
-  EXPECT_TRUE(body.at("response").at("allowed").as_bool());
-  EXPECT_THAT(common::toJson(body.at("response").at("warnings")),
+  EXPECT_FALSE(body.at("response").at("allowed").as_bool());
+  EXPECT_EQ(body.at("response").at("status").at("code").as_integer(), 403);
+  EXPECT_THAT(body.at("response").at("status").at("message").as_string(),
               HasSubstr("still bills 2 projects (acme-web/api, acme-web/web)"));
-}
-
-class RefusingWebhookIntegrationTest : public WebhookIntegrationTest {
- protected:
-  void SetUp() override {
-    ReviewOptions review;
-    review.refuseGroupDeletionWithProjects = true;
-    start(review);
-  }
-};
-
-TEST_F(RefusingWebhookIntegrationTest, DeletingAGroupWithProjectsIsRefusedWhenConfigured) {
-  ASSERT_EQ(cluster_->applyGitops().exitCode, 0);
-  CommandResult deleted = cluster_->k({"delete", "bg", "acme-main", "-n", "acme-billing"});
-  EXPECT_NE(deleted.exitCode, 0) << deleted;
-  EXPECT_THAT(deleted.err,
-              HasSubstr(kDenied + "BillingGroup acme-billing/acme-main (organization acme) still "
-                                  "bills 2 projects (acme-web/api, acme-web/web): move them to "
-                                  "another billing group first"));
-  CommandResult still = cluster_->k({"get", "bg", "acme-main", "-n", "acme-billing"});
-  EXPECT_EQ(still.exitCode, 0) << still;
 }
 
 }  // namespace

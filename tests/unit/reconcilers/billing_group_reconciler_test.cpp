@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "reconcilers/backend_sync.h"
+#include "reconcilers/domain/conditions.h"
 #include "tests/unit/reconcilers/reconciler_fixture.h"
 
 namespace billing::reconcilers::testing {
@@ -263,6 +264,66 @@ TEST_F(BillingGroupReconcilerTest, NamespaceLabelChangeMovesTheGroupsOrganizatio
   domain::Project p = project("acme-web", "web");
   EXPECT_EQ(ready(p.status.conditions).reason, "CrossOrganization");
   EXPECT_EQ(eventsWith("CrossOrganization").size(), 1u);
+}
+
+// ---- no billing backend (no --ledger-url) ----
+
+class NoBackendTest : public BillingGroupReconcilerTest {
+ protected:
+  void SetUp() override {
+    BillingGroupReconcilerTest::SetUp();
+    ReconcilerDeps withoutBackend = deps();
+    withoutBackend.backend = nullptr;
+    groups_ = std::make_unique<BillingGroupReconciler>(withoutBackend, options_);
+    ReconcilerDeps projectDeps = deps();
+    projectDeps.backend = nullptr;
+    projects_ = std::make_unique<ProjectReconciler>(projectDeps, options_);
+  }
+};
+
+TEST_F(NoBackendTest, GroupSaysInvoicingIsOffAndCallsNoBackend) {
+  addWebProject("acme-main");
+  auto outcome = reconcileGroup("acme-billing", "acme-main");
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().message;
+
+  domain::BillingGroup g = group("acme-billing", "acme-main");
+  const domain::Condition* invoicing = domain::findCondition(g.status.conditions, "Invoicing");
+  ASSERT_NE(invoicing, nullptr);
+  EXPECT_EQ(invoicing->status, domain::ConditionStatus::False);
+  EXPECT_EQ(invoicing->reason, "InvoicingOff");
+  EXPECT_EQ(invoicing->message,
+            "no billing backend configured (--ledger-url): invoices are not generated");
+  EXPECT_EQ(invoicing->observedGeneration, g.metadata.generation);
+  // Validation and reporting go on.
+  EXPECT_EQ(g.status.projectCount, 1);
+  EXPECT_EQ(ready(g.status.conditions).status, domain::ConditionStatus::True);
+  EXPECT_TRUE(backend_.calls().empty());
+  EXPECT_FALSE(backend_.account(uid()).has_value());
+}
+
+TEST_F(NoBackendTest, ProjectSkipsTheMembershipCalls) {
+  addWebProject("acme-main");
+  ASSERT_TRUE(reconcileGroup("acme-billing", "acme-main").has_value());
+  auto outcome = reconcileProject("acme-web", "web");
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().message;
+  domain::Project p = project("acme-web", "web");
+  ASSERT_TRUE(p.status.billingGroup.has_value());
+  EXPECT_EQ(p.status.billingGroup->name, "acme-main");
+  EXPECT_TRUE(backend_.calls().empty());
+}
+
+TEST_F(NoBackendTest, DeletionWithoutProjectsReleasesTheGroupWithoutBackendCalls) {
+  ASSERT_TRUE(reconcileGroup("acme-billing", "acme-main").has_value());
+  remove(billingGroupsResource(), "acme-billing", "acme-main");
+  ASSERT_TRUE(reconcileGroup("acme-billing", "acme-main").has_value());
+  EXPECT_FALSE(stored(billingGroupsResource(), "acme-billing", "acme-main").has_value());
+  EXPECT_TRUE(backend_.calls().empty());
+}
+
+TEST_F(BillingGroupReconcilerTest, WithABackendThereIsNoInvoicingCondition) {
+  ASSERT_TRUE(reconcileGroup("acme-billing", "acme-main").has_value());
+  domain::BillingGroup g = group("acme-billing", "acme-main");
+  EXPECT_EQ(domain::findCondition(g.status.conditions, "Invoicing"), nullptr);
 }
 
 }  // namespace

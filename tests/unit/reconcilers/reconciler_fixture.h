@@ -170,7 +170,7 @@ class ReconcilerTest : public ::testing::Test {
   ReconcilerDeps deps() {
     return ReconcilerDeps{
         kube_,
-        backend_,
+        &backend_,
         caches(),
         [this](const Json& regarding, runtime::EventType type, std::string_view reason,
                std::string_view note) {

@@ -149,10 +149,9 @@ struct Answer {
   int errorStatus = 0;
 };
 
-Answer run(const value& request, const Snapshot& snapshot, ReviewOptions options = {},
-           domain::Timestamp now = kNow) {
+Answer run(const value& request, const Snapshot& snapshot, domain::Timestamp now = kNow) {
   StaticSnapshotSource source(snapshot);
-  auto answered = review(request, source, now, options);
+  auto answered = review(request, source, now);
   Answer answer;
   if (!answered) {
     answer.error = answered.error().message;
@@ -439,8 +438,7 @@ TEST(ReviewTest, FinalizingAPeriodThatHasNotEndedIsRefusedUntilItEnds) {
   EXPECT_THAT(early.causeReasons, ElementsAre("PeriodNotEnded"));
   EXPECT_THAT(early.message, HasSubstr("which ends after now (2026-11-15T12:00:00Z)"));
 
-  Answer later =
-      run(create(november), cluster(), {}, *domain::parseTimestamp("2026-12-01T00:00:00Z"));
+  Answer later = run(create(november), cluster(), *domain::parseTimestamp("2026-12-01T00:00:00Z"));
   EXPECT_TRUE(later.allowed) << later.message;
 }
 
@@ -491,33 +489,23 @@ TEST(ReviewTest, TheRequestNamespaceFillsAnEmptyObjectNamespace) {
 
 // ---- R6: deleting a billing group ----
 
-TEST(ReviewTest, DeletingAGroupWithProjectsIsHeldWithAWarningNamingThem) {
+TEST(ReviewTest, DeletingAGroupWithProjectsIsRefusedNamingThem) {
   Snapshot snapshot = cluster();
   snapshot.projects.push_back(project("acme-billing", "ops", "acme-main"));
   BillingGroup group = snapshot.billingGroups[0];
   group.metadata.finalizers.push_back(std::string(reconcilers::kBillingGroupFinalizer));
   Answer answer = run(deleteGroup(group), snapshot);
-  EXPECT_TRUE(answer.allowed);
-  ASSERT_THAT(answer.warnings, testing::SizeIs(1));
-  EXPECT_THAT(answer.warnings[0],
+  EXPECT_FALSE(answer.allowed);
+  EXPECT_EQ(answer.code, 403);
+  EXPECT_EQ(answer.reason, "Forbidden");
+  EXPECT_THAT(answer.message,
               HasSubstr("BillingGroup acme-billing/acme-main (organization acme) still bills 2 "
                         "projects (acme-billing/ops, acme-web/web)"));
-  EXPECT_THAT(answer.warnings[0],
-              HasSubstr("held by the finalizer billing.operator.dev/finalizer"));
+  EXPECT_THAT(answer.causeReasons, ElementsAre("GroupHasProjects"));
 }
 
-TEST(ReviewTest, DeletingAGroupWithoutTheFinalizerWarnsThatItGoesNow) {
+TEST(ReviewTest, DeletingAGroupWithProjectsIsRefusedWithTheDomainMessage) {
   Answer answer = run(deleteGroup(cluster().billingGroups[0]), cluster());
-  EXPECT_TRUE(answer.allowed);
-  ASSERT_THAT(answer.warnings, testing::SizeIs(1));
-  EXPECT_THAT(answer.warnings[0], HasSubstr("still bills 1 project (acme-web/web)"));
-  EXPECT_THAT(answer.warnings[0], HasSubstr("so it is deleted now"));
-}
-
-TEST(ReviewTest, DeletingAGroupWithProjectsIsRefusedWhenConfigured) {
-  ReviewOptions options;
-  options.refuseGroupDeletionWithProjects = true;
-  Answer answer = run(deleteGroup(cluster().billingGroups[0]), cluster(), options);
   EXPECT_FALSE(answer.allowed);
   EXPECT_EQ(answer.code, 403);
   EXPECT_EQ(answer.message,
@@ -527,10 +515,30 @@ TEST(ReviewTest, DeletingAGroupWithProjectsIsRefusedWhenConfigured) {
   EXPECT_THAT(answer.warnings, IsEmpty());
 }
 
+TEST(ReviewTest, DeletingAGroupWhoseProjectsAreAllBeingDeletedIsAllowed) {
+  // A GitOps prune of a whole folder: the projects go first (or together), with finalizers.
+  Snapshot snapshot = cluster();
+  snapshot.projects.push_back(project("acme-billing", "ops", "acme-main"));
+  for (domain::Project& member : snapshot.projects) member.metadata.deletionTimestamp = kNow;
+  Answer answer = run(deleteGroup(snapshot.billingGroups[0]), snapshot);
+  EXPECT_TRUE(answer.allowed) << answer.message;
+  EXPECT_THAT(answer.warnings, IsEmpty());
+}
+
+TEST(ReviewTest, DeletingAGroupIsRefusedForTheMembersThatAreNotBeingDeleted) {
+  Snapshot snapshot = cluster();
+  snapshot.projects.push_back(project("acme-billing", "ops", "acme-main"));
+  for (domain::Project& member : snapshot.projects) {
+    if (member.metadata.name == "web") member.metadata.deletionTimestamp = kNow;
+  }
+  Answer answer = run(deleteGroup(snapshot.billingGroups[0]), snapshot);
+  EXPECT_FALSE(answer.allowed);
+  EXPECT_EQ(answer.code, 403);
+  EXPECT_THAT(answer.message, HasSubstr("still bills 1 project (acme-billing/ops)"));
+}
+
 TEST(ReviewTest, DeletingAnUnusedGroupIsAllowedSilently) {
-  ReviewOptions options;
-  options.refuseGroupDeletionWithProjects = true;
-  Answer answer = run(deleteGroup(cluster().billingGroups[1]), cluster(), options);
+  Answer answer = run(deleteGroup(cluster().billingGroups[1]), cluster());
   EXPECT_TRUE(answer.allowed);
   EXPECT_THAT(answer.warnings, IsEmpty());
 }
