@@ -44,17 +44,14 @@ runtime::ReconcileOutcome BillingGroupReconciler::reconcile(const runtime::Reque
   if (deleting && !detail::hasFinalizer(group.metadata, kBillingGroupFinalizer)) {
     return runtime::Result{};
   }
-  if (!deleting && !detail::hasFinalizer(group.metadata, kBillingGroupFinalizer)) {
-    std::vector<std::string> finalizers = group.metadata.finalizers;
-    finalizers.emplace_back(kBillingGroupFinalizer);
-    auto patched =
-        detail::patchFinalizers(deps_.client, billingGroupsResource(), group.metadata, finalizers);
-    if (!patched) {
-      return std::unexpected(
-          runtime::ReconcileError{"adding the finalizer: " + patched.error().describe()});
+  if (!deleting) {
+    auto added = detail::ensureFinalizer(deps_.client, billingGroupsResource(), group.metadata,
+                                         kBillingGroupFinalizer);
+    if (!added) return std::unexpected(added.error());
+    if (*added) {
+      object = **added;
+      group = codec::decodeBillingGroup(object).value;
     }
-    object = *patched;
-    group = codec::decodeBillingGroup(object).value;
   }
 
   const domain::Snapshot snapshot = snapshotFromCaches(deps_.caches);

@@ -46,16 +46,11 @@ runtime::ReconcileOutcome ProjectReconciler::reconcile(const runtime::Request& r
 
   if (project.metadata.deletionTimestamp) return finalize(object, std::move(project), log);
 
-  if (!detail::hasFinalizer(project.metadata, kProjectFinalizer)) {
-    std::vector<std::string> finalizers = project.metadata.finalizers;
-    finalizers.emplace_back(kProjectFinalizer);
-    auto patched =
-        detail::patchFinalizers(deps_.client, projectsResource(), project.metadata, finalizers);
-    if (!patched) {
-      return std::unexpected(
-          runtime::ReconcileError{"adding the finalizer: " + patched.error().describe()});
-    }
-    object = *patched;
+  auto added = detail::ensureFinalizer(deps_.client, projectsResource(), project.metadata,
+                                       kProjectFinalizer);
+  if (!added) return std::unexpected(added.error());
+  if (*added) {
+    object = **added;
     project = codec::decodeProject(object).value;
   }
 

@@ -46,6 +46,20 @@ kube::Result<web::json::value> patchFinalizers(kube::Client& client,
   return client.patch(resource, metadata.ns, metadata.name, kube::PatchType::Merge, patch);
 }
 
+std::expected<std::optional<web::json::value>, runtime::ReconcileError> ensureFinalizer(
+    kube::Client& client, const kube::ResourceRef& resource, const domain::ObjectMeta& metadata,
+    std::string_view finalizer) {
+  if (hasFinalizer(metadata, finalizer)) return std::nullopt;
+  std::vector<std::string> finalizers = metadata.finalizers;
+  finalizers.emplace_back(finalizer);
+  auto patched = patchFinalizers(client, resource, metadata, std::move(finalizers));
+  if (!patched) {
+    return std::unexpected(
+        runtime::ReconcileError{"adding the finalizer: " + patched.error().describe()});
+  }
+  return std::optional<web::json::value>(std::move(*patched));
+}
+
 const domain::Condition* readyOf(const std::vector<domain::Condition>& conditions) {
   return domain::findCondition(conditions, domain::kConditionReady);
 }

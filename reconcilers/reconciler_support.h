@@ -6,6 +6,7 @@
 #include <cpprest/json.h>
 
 #include <chrono>
+#include <expected>
 #include <functional>
 #include <optional>
 #include <string>
@@ -83,6 +84,12 @@ kube::Result<web::json::value> patchFinalizers(kube::Client& client,
                                                const kube::ResourceRef& resource,
                                                const domain::ObjectMeta& metadata,
                                                std::vector<std::string> finalizers);
+
+// Adds `finalizer` (patchFinalizers) when the object does not carry it yet. Returns the object as
+// the server answered, or nullopt when nothing had to change. Failures are the reconcile's error.
+std::expected<std::optional<web::json::value>, runtime::ReconcileError> ensureFinalizer(
+    kube::Client& client, const kube::ResourceRef& resource, const domain::ObjectMeta& metadata,
+    std::string_view finalizer);
 
 // The Ready condition of a status, or nullptr.
 const domain::Condition* readyOf(const std::vector<domain::Condition>& conditions);
