@@ -1,15 +1,74 @@
 // registerControllers() for `billing-operator run` (operator/run/controllers.h): the ledger client
 // from the --ledger-* flags (none without --ledger-url: invoicing off), then the Project and
-// BillingGroup controllers.
+// BillingGroup controllers, then the validating admission webhook server (--webhook-port,
+// --webhook-cert-dir) over the same informer caches.
+#include <filesystem>
 #include <memory>
 #include <mutex>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "operator/ledger_client/ledger_client.h"
 #include "operator/run/controllers.h"
+#include "operator/webhook/snapshot_source.h"
+#include "operator/webhook/webhook_server.h"
 #include "reconcilers/controllers.h"
+#include "reconcilers/resources.h"
+#include "reconcilers/snapshot_from_cache.h"
 
 namespace billing::run {
+namespace {
+
+// The webhook's snapshot from the Manager's informer caches (the four the controllers read).
+// Until every cache has synced it answers an error, so the webhook answers 500 and the
+// configuration's failurePolicy decides, rather than judging a change against an empty cluster.
+class CacheSnapshotSource final : public webhook::SnapshotSource {
+ public:
+  CacheSnapshotSource(const runtime::Manager& manager, reconcilers::Caches caches)
+      : manager_(manager), caches_(caches) {}
+  std::expected<domain::Snapshot, std::string> snapshot() const override {
+    if (!manager_.cachesSynced()) return std::unexpected("informer caches not synced yet");
+    return reconcilers::snapshotFromCaches(caches_);
+  }
+
+ private:
+  const runtime::Manager& manager_;
+  reconcilers::Caches caches_;
+};
+
+// Starts the webhook server when --webhook-port is set and the cert dir holds tls.crt and tls.key;
+// the Manager stops it when it shuts down (before its informers stop).
+std::expected<void, std::string> startWebhook(runtime::Manager& manager,
+                                              const RunOptions& options) {
+  if (options.webhookPort == 0) return {};
+  const runtime::Logger log = manager.logger().withName("webhook");
+  std::error_code ignored;
+  webhook::WebhookServer::Options serverOptions;
+  serverOptions.port = options.webhookPort;
+  serverOptions.certDir = options.webhookCertDir;
+  if (!std::filesystem::exists(options.webhookCertDir / serverOptions.certName, ignored) ||
+      !std::filesystem::exists(options.webhookCertDir / serverOptions.keyName, ignored)) {
+    log.info("webhook not started: no tls.crt/tls.key in " + options.webhookCertDir.string());
+    return {};
+  }
+  serverOptions.log = [log](std::string_view line) { log.info(std::string(line)); };
+
+  const reconcilers::Caches caches{&manager.informer(reconcilers::namespacesResource()).store(),
+                                   &manager.informer(reconcilers::billingGroupsResource()).store(),
+                                   &manager.informer(reconcilers::projectsResource()).store(),
+                                   &manager.informer(reconcilers::invoicesResource()).store()};
+  auto source = std::make_shared<CacheSnapshotSource>(manager, caches);
+  auto server = std::make_shared<webhook::WebhookServer>(std::move(serverOptions), *source);
+  if (auto started = server->start(); !started) {
+    return std::unexpected("webhook server: " + started.error());
+  }
+  log.info("Serving the admission webhook on port " + std::to_string(server->port()));
+  manager.addShutdownHook([source, server] { server->stop(); });
+  return {};
+}
+
+}  // namespace
 
 std::expected<void, std::string> registerControllers(runtime::Manager& manager,
                                                      const RunOptions& options) {
@@ -21,7 +80,7 @@ std::expected<void, std::string> registerControllers(runtime::Manager& manager,
     manager.logger().withName("setup").info(
         "No --ledger-url: running without a billing backend; invoicing is off");
     reconcilers::addControllers(manager, nullptr, setup);
-    return {};
+    return startWebhook(manager, options);
   }
   ledger_client::LedgerClientOptions client;
   client.baseUrl = options.ledgerUrl;
@@ -44,7 +103,7 @@ std::expected<void, std::string> registerControllers(runtime::Manager& manager,
     backend = backends.back().get();
   }
   reconcilers::addControllers(manager, backend, setup);
-  return {};
+  return startWebhook(manager, options);
 }
 
 }  // namespace billing::run

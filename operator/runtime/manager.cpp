@@ -91,6 +91,7 @@ Manager::~Manager() {
     stop();
     (void)wait();
   }
+  runShutdownHooks();
   if (stopWatcher_.joinable()) {
     stopRequested_.store(true);
     ::sem_post(&stopSemaphore_);
@@ -129,6 +130,20 @@ void Manager::addHealthzCheck(std::string name, HealthCheck check) {
 
 void Manager::addReadyzCheck(std::string name, HealthCheck check) {
   readyz_->add(std::move(name), std::move(check));
+}
+
+void Manager::addShutdownHook(std::function<void()> hook) {
+  std::lock_guard lock(mutex_);
+  shutdownHooks_.push_back(std::move(hook));
+}
+
+void Manager::runShutdownHooks() {
+  std::vector<std::function<void()>> hooks;
+  {
+    std::lock_guard lock(mutex_);
+    hooks.swap(shutdownHooks_);
+  }
+  for (auto& hook : hooks) hook();
 }
 
 bool Manager::cachesSynced() const {
@@ -268,6 +283,7 @@ std::expected<void, std::string> Manager::shutdown() {
   const auto deadline = began + options_.gracefulShutdownTimeout;
   log_.info("Stopping; waiting for in-flight reconciles",
             {{"timeoutMs", static_cast<std::int64_t>(options_.gracefulShutdownTimeout.count())}});
+  runShutdownHooks();
   coordinator_.request_stop();
   if (coordinator_.joinable()) coordinator_.join();
 

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <deque>
 #include <expected>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -36,6 +37,7 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "operator/kube/client.h"
 #include "operator/runtime/controller.h"
@@ -91,6 +93,10 @@ class Manager {
   kube::Client& client() { return client_; }
   void addHealthzCheck(std::string name, HealthCheck check);
   void addReadyzCheck(std::string name, HealthCheck check);
+  // Runs `hook` once when the Manager shuts down, before anything else stops (or when it is
+  // destroyed without having run): for what is started next to it and reads its caches, such as
+  // the admission webhook server. The hook (and what it holds) is released after it ran.
+  void addShutdownHook(std::function<void()> hook);
 
   // Starts everything and returns; once.
   std::expected<void, std::string> start();
@@ -114,6 +120,7 @@ class Manager {
   void fail(const std::string& reason);
   void runCoordinator(std::stop_token stop);
   std::expected<void, std::string> shutdown();
+  void runShutdownHooks();
 
   kube::Client& client_;
   ManagerOptions options_;
@@ -130,6 +137,7 @@ class Manager {
   std::condition_variable_any changed_;
   std::map<std::string, std::unique_ptr<Informer>> informers_;
   std::deque<std::unique_ptr<Controller>> controllers_;
+  std::vector<std::function<void()>> shutdownHooks_;
   bool started_ = false;
   bool finished_ = false;
   bool controllersStarted_ = false;

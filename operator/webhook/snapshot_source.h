@@ -30,8 +30,8 @@ class StaticSnapshotSource final : public SnapshotSource {
 };
 
 // Lists the four kinds through the Kubernetes client on every call: correct, but four list
-// requests per admission review. The operator will pass its informer caches instead once the
-// runtime provides them (an implementation of this interface over the runtime's stores).
+// requests per admission review. `billing-operator run` passes its informer caches instead
+// (CacheSnapshotSource in reconcilers/register.cpp).
 // Objects are decoded without their status; decoding errors of stored objects are ignored (what
 // could be read is kept), since they are not the reviewed change's doing.
 class ClientSnapshotSource final : public SnapshotSource {

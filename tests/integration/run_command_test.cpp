@@ -10,6 +10,8 @@
 
 #include <regex>
 
+#include "common/http_client.h"
+#include "common/tls.h"
 #include "operator/run/run_options.h"
 #include "tests/integration/runtime_support.h"
 
@@ -164,6 +166,103 @@ INSTANTIATE_TEST_SUITE_P(Auth, OperatorProcessTest,
                          ::testing::Values(KubeconfigAuth::ClientCertificate,
                                            KubeconfigAuth::Token),
                          [](const auto& test) { return authName(test.param); });
+
+// `run` serves the validating webhook over the informer caches: a Project referencing a billing
+// group of another organization is refused with the domain's message.
+TEST(OperatorWebhookTest, RunServesTheValidatingWebhookFromItsCaches) {
+  apiserver::harness::TempDir dir;
+  const fs::path kubeconfig = dir.path() / "admin.kubeconfig";
+  Process apiServer({kApiServer, "--port", "0", "--kubeconfig", kubeconfig.string()}, dir.path(),
+                    "");
+  ASSERT_TRUE(eventually([&] { return fs::exists(kubeconfig); }, 10s)) << apiServer.errSoFar();
+  auto client = clientFromKubeconfig(kubeconfig);
+  ASSERT_TRUE(client.has_value()) << client.error();
+  ASSERT_TRUE(installCrds(**client).has_value());
+  for (const auto& [name, organization] : std::vector<std::pair<std::string, std::string>>{
+           {"alpha-web", "alpha"}, {"beta-billing", "beta"}}) {
+    value ns = value::object();
+    ns["apiVersion"] = value::string("v1");
+    ns["kind"] = value::string("Namespace");
+    ns["metadata"]["name"] = value::string(name);
+    ns["metadata"]["labels"]["billing.operator.dev/organization"] = value::string(organization);
+    auto created = (*client)->create(kNamespaces, "", ns);
+    ASSERT_TRUE(created.has_value()) << created.error().describe();
+  }
+  auto group = (*client)->create(kBillingGroups, "beta-billing",
+                                 billingGroup("beta-billing", "beta-main", "Beta"));
+  ASSERT_TRUE(group.has_value()) << group.error().describe();
+
+  // The serving certificate, as cert-manager would mount it.
+  auto ca = common::generateCertificateAuthority("webhook-ca", std::chrono::days(1));
+  ASSERT_TRUE(ca.has_value()) << ca.error();
+  common::CertificateRequest request;
+  request.commonName = "billing-operator-webhook";
+  request.dnsNames = {"localhost"};
+  request.ipAddresses = {"127.0.0.1"};
+  auto serving = common::issueCertificate(*ca, request);
+  ASSERT_TRUE(serving.has_value()) << serving.error();
+  const fs::path certDir = dir.path() / "serving-certs";
+  fs::create_directories(certDir);
+  writeFile(certDir / "tls.crt", serving->certPem);
+  writeFile(certDir / "tls.key", serving->keyPem);
+
+  const int port = freePort();
+  auto operatorProcess = startOperator(
+      dir.path(), {"--kubeconfig", kubeconfig.string(), "--metrics-bind-address", "127.0.0.1:0",
+                   "--health-probe-bind-address", "127.0.0.1:0", "--webhook-port",
+                   std::to_string(port), "--webhook-cert-dir", certDir.string()});
+
+  value review = value::object(true);
+  review["apiVersion"] = value::string("admission.k8s.io/v1");
+  review["kind"] = value::string("AdmissionReview");
+  review["request"]["uid"] = value::string("create-1");
+  review["request"]["operation"] = value::string("CREATE");
+  review["request"]["kind"]["group"] = value::string("billing.operator.dev");
+  review["request"]["kind"]["version"] = value::string("v1alpha1");
+  review["request"]["kind"]["kind"] = value::string("Project");
+  review["request"]["namespace"] = value::string("alpha-web");
+  review["request"]["name"] = value::string("api");
+  value project = value::object(true);
+  project["apiVersion"] = value::string("billing.operator.dev/v1alpha1");
+  project["kind"] = value::string("Project");
+  project["metadata"]["name"] = value::string("api");
+  project["metadata"]["namespace"] = value::string("alpha-web");
+  project["spec"]["billingGroupRef"]["name"] = value::string("beta-main");
+  project["spec"]["billingGroupRef"]["namespace"] = value::string("beta-billing");
+  review["request"]["object"] = project;
+
+  common::HttpClientOptions options;
+  common::TlsClientConfig tls;
+  tls.caPem = ca->certPem;
+  options.tls = tls;
+  options.connectTimeout = 1s;
+  common::HttpClient http(options);
+  const std::string url = "https://127.0.0.1:" + std::to_string(port) + "/validate";
+  // 500 (caches not synced yet) or refused (not listening yet) until the operator is ready.
+  std::expected<common::HttpClientResponse, std::string> response;
+  ASSERT_TRUE(eventually(
+      [&] {
+        response = http.request("POST", url, {{"Content-Type", "application/json"}},
+                                common::toJson(review));
+        return response.has_value() && response->status == 200;
+      },
+      20s))
+      << (response ? response->body : response.error()) << "\noperator said:\n"
+      << operatorProcess->errSoFar();
+  auto body = common::parseJson(response->body);
+  ASSERT_TRUE(body.has_value()) << response->body;
+  EXPECT_FALSE(body->at("response").at("allowed").as_bool()) << response->body;
+  EXPECT_THAT(body->at("response").at("status").at("message").as_string(),
+              HasSubstr("a project may only use billing groups of its own organization"));
+
+  operatorProcess->signal(SIGTERM);
+  CommandResult ended = operatorProcess->wait(12s);
+  EXPECT_EQ(ended.exitCode, 0) << ended;
+  EXPECT_THAT(ended.err,
+              HasSubstr("Serving the admission webhook on port " + std::to_string(port)));
+  apiServer.signal(SIGTERM);
+  EXPECT_EQ(apiServer.wait(10s).exitCode, 0);
+}
 
 // A run that cannot start: one line on stderr and the exit code --help documents.
 class RunErrorsTest : public ::testing::Test {
