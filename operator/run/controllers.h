@@ -1,7 +1,7 @@
 // The extension point between `billing-operator run` and the reconcilers: run builds the client
 // and the Manager, then calls registerControllers() to add informers and controllers, then runs
-// the Manager. The reconcilers implement it (target billing_controllers); until they do,
-// no_controllers.cpp registers nothing. An error stops the process before it starts (exit 3, one
+// the Manager. The reconcilers implement it (reconcilers/register.cpp, target
+// billing_controllers). An error stops the process before it starts (exit 3, one
 // line on stderr), e.g. an unusable --ledger-url.
 #pragma once
 
