@@ -766,6 +766,17 @@ Result<Outcome<AccountView>> LedgerService::closeAccount(std::string_view accoun
 
 // ---- memberships ----
 
+namespace {
+
+// How a repeated idempotent membership call finds what the first one created.
+Result<Membership> replayMembership(Transaction& t, const std::string& resource) {
+  LEDGER_ASSIGN_OR_RETURN(auto m, t.findMembership(resource));
+  if (!m) return internal("idempotency record points at missing membership " + resource);
+  return std::move(*m);
+}
+
+}  // namespace
+
 Result<Outcome<Membership>> LedgerService::addMembership(const MembershipInput& in,
                                                          const RequestIdentity& id) {
   LEDGER_RETURN_IF_ERROR(requireIdempotencyKey(id));
@@ -818,12 +829,7 @@ Result<Outcome<Membership>> LedgerService::addMembership(const MembershipInput& 
           LEDGER_RETURN_IF_ERROR(t.insertMembership(membership));
           return Outcome<Membership>{std::move(membership), true, false};
         },
-        [&](Transaction& t, const std::string& resource) -> Result<Membership> {
-          LEDGER_ASSIGN_OR_RETURN(auto m, t.findMembership(resource));
-          if (!m) return internal("idempotency record points at missing membership " + resource);
-          return std::move(*m);
-        },
-        membershipId);
+        replayMembership, membershipId);
   });
 }
 
@@ -877,12 +883,7 @@ Result<Outcome<Membership>> LedgerService::moveProject(const MoveInput& in,
           LEDGER_RETURN_IF_ERROR(t.insertMembership(next));
           return Outcome<Membership>{std::move(next), true, false};
         },
-        [&](Transaction& t, const std::string& resource) -> Result<Membership> {
-          LEDGER_ASSIGN_OR_RETURN(auto m, t.findMembership(resource));
-          if (!m) return internal("idempotency record points at missing membership " + resource);
-          return std::move(*m);
-        },
-        membershipId);
+        replayMembership, membershipId);
   });
 }
 
@@ -927,12 +928,7 @@ Result<Outcome<Membership>> LedgerService::endMembership(const EndMembershipInpu
           current->effectiveTo = in.at;
           return Outcome<Membership>{std::move(*current), false, false};
         },
-        [&](Transaction& t, const std::string& resource) -> Result<Membership> {
-          LEDGER_ASSIGN_OR_RETURN(auto m, t.findMembership(resource));
-          if (!m) return internal("idempotency record points at missing membership " + resource);
-          return std::move(*m);
-        },
-        membershipId);
+        replayMembership, membershipId);
   });
 }
 
