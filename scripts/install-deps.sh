@@ -13,6 +13,8 @@ packages=(
   postgresql        # a throwaway server for the ledger's tests (scripts/with-postgres.sh)
   libgtest-dev libgmock-dev
   clang-format      # CI fails on formatting differences
+  clang-19 libclang-rt-19-dev  # libFuzzer (scripts/fuzz.sh); clang < 19 lacks std::expected
+  llvm-19           # llvm-symbolizer: sanitizer reports with file:line
 )
 
 missing=()
