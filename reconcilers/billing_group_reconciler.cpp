@@ -54,7 +54,7 @@ runtime::ReconcileOutcome BillingGroupReconciler::reconcile(const runtime::Reque
     }
   }
 
-  const domain::Snapshot snapshot = snapshotFromCaches(deps_.caches);
+  const domain::Snapshot snapshot = snapshotForBillingGroup(deps_.caches, request.ns, request.name);
   const domain::SnapshotIndex index(snapshot);
   const domain::Timestamp now = deps_.now();
   domain::BillingGroupPlan plan = domain::planBillingGroup(index, group, now);
@@ -62,6 +62,7 @@ runtime::ReconcileOutcome BillingGroupReconciler::reconcile(const runtime::Reque
   if (deleting) return finalize(object, group, std::move(plan), log);
 
   std::optional<std::string> failure;
+  std::optional<std::chrono::milliseconds> recheck;  // when the next period becomes due
   runtime::Result result;
 
   // R5: a project group assigned to the organization must survive its former project.
@@ -123,6 +124,24 @@ runtime::ReconcileOutcome BillingGroupReconciler::reconcile(const runtime::Reque
       if (error->retryable() || error->kind == backend::BackendErrorKind::Unauthorized) {
         failure = error->message();
       }
+    } else if (options_.closePeriods) {
+      PeriodCloseOutcome closed = options_.closePeriods(group, status);
+      if (closed.backendError) {
+        const backend::BackendError& invoicingError = *closed.backendError;
+        domain::setCondition(
+            status.conditions,
+            readyFalse(
+                backendReason(invoicingError),
+                detail::backendMessage("Invoicing at the billing backend failed", invoicingError),
+                group.metadata.generation),
+            now);
+        if (invoicingError.retryable() ||
+            invoicingError.kind == backend::BackendErrorKind::Unauthorized) {
+          failure = invoicingError.message();
+        }
+      }
+      if (closed.failure && !failure) failure = closed.failure;
+      recheck = closed.recheckAfter;
     }
   }
 
@@ -132,8 +151,13 @@ runtime::ReconcileOutcome BillingGroupReconciler::reconcile(const runtime::Reque
     return std::unexpected(runtime::ReconcileError{*failure});
   }
   if (deps_.backend == nullptr) return result;  // nothing to compare with
-  // Drift detection: compare with the backend again later.
+  // Drift detection: compare with the backend again later; sooner when a period becomes due.
   result.requeueAfter = jittered(options_.driftInterval, options_.driftJitter);
+  if (recheck) {
+    // Never 0 (that would mean "done"): a group catching up on many periods comes back soon.
+    result.requeueAfter =
+        std::min(result.requeueAfter, std::max(*recheck, std::chrono::milliseconds(100)));
+  }
   return result;
 }
 

@@ -5,6 +5,8 @@
 #include "reconcilers/billing_group_reconciler.h"
 #include "reconcilers/domain/model.h"
 #include "reconcilers/domain/rules.h"
+#include "reconcilers/invoice_reconciler.h"
+#include "reconcilers/invoicing.h"
 #include "reconcilers/project_reconciler.h"
 #include "reconcilers/resources.h"
 
@@ -121,6 +123,18 @@ runtime::Mapper groupsOfNamespace(const runtime::Store& groups) {
   };
 }
 
+runtime::Mapper invoicesOfGroup(const runtime::Store& invoices) {
+  return [&invoices](const value& group) {
+    Requests requests;
+    for (const auto& invoice : invoices.byIndex(
+             runtime::kBillingGroupRefIndex,
+             runtime::objectKey(runtime::objectNamespace(group), runtime::objectName(group)))) {
+      requests.addObject(invoice);
+    }
+    return requests.take();
+  };
+}
+
 runtime::Predicate namespaceLabelsChanged() {
   return [](const runtime::InformerEvent& event) {
     if (event.type != runtime::InformerEventType::Modified || !event.object || !event.oldObject) {
@@ -152,6 +166,23 @@ Controllers addControllers(runtime::Manager& manager, backend::BillingBackend* b
                           setup.now,        manager.logger().withName(name)};
   };
 
+  if (backend != nullptr) {
+    // The invoicing shares the controllers' dependencies; the hooks keep it alive.
+    auto invoicing = std::make_shared<GroupInvoicing>(deps("invoicing"), setup.invoicing);
+    if (!setup.reconciler.finalInvoice) {
+      setup.reconciler.finalInvoice = [invoicing](const domain::BillingGroup& group,
+                                                  domain::Timestamp closeAt) {
+        return invoicing->finalInvoice(group, closeAt);
+      };
+    }
+    if (!setup.reconciler.closePeriods) {
+      setup.reconciler.closePeriods = [invoicing](const domain::BillingGroup& group,
+                                                  domain::BillingGroupStatus& status) {
+        return invoicing->closePeriods(group, status);
+      };
+    }
+  }
+
   Controllers controllers;
   runtime::ControllerOptions projectOptions;
   projectOptions.name = "project";
@@ -173,6 +204,14 @@ Controllers addControllers(runtime::Manager& manager, backend::BillingBackend* b
   controllers.billingGroups->watch(projects, groupsOfProject(groups.store()));
   controllers.billingGroups->watch(namespaces, groupsOfNamespace(groups.store()),
                                    namespaceLabelsChanged());
+
+  runtime::ControllerOptions invoiceOptions;
+  invoiceOptions.name = "invoice";
+  invoiceOptions.workers = setup.workers;
+  controllers.invoices = &manager.addController(
+      invoiceOptions, std::make_shared<InvoiceReconciler>(deps("invoice"), setup.invoicing));
+  controllers.invoices->watchPrimary(invoices);
+  controllers.invoices->watch(groups, invoicesOfGroup(invoices.store()));
   return controllers;
 }
 

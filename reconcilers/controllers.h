@@ -11,12 +11,16 @@
 #include "operator/runtime/manager.h"
 #include "operator/runtime/store.h"
 #include "reconcilers/backend/billing_backend.h"
+#include "reconcilers/invoicing.h"
 #include "reconcilers/reconciler_support.h"
 
 namespace billing::reconcilers {
 
 struct ControllerSetup {
   ReconcilerOptions reconciler;
+  // Period close, retention and Invoice re-reads. With a backend, addControllers sets the
+  // reconciler's finalInvoice and closePeriods hooks to the invoicing unless they are set already.
+  InvoicingOptions invoicing;
   int workers = 2;
   Clock now = systemNow;
 };
@@ -24,10 +28,11 @@ struct ControllerSetup {
 struct Controllers {
   runtime::Controller* projects = nullptr;
   runtime::Controller* billingGroups = nullptr;
+  runtime::Controller* invoices = nullptr;
 };
 
-// Adds the Project and BillingGroup controllers to `manager`. `backend` must outlive it; null
-// means no billing backend (invoicing off: see ReconcilerDeps::backend).
+// Adds the Project, BillingGroup and Invoice controllers to `manager`. `backend` must outlive it;
+// null means no billing backend (invoicing off: see ReconcilerDeps::backend).
 Controllers addControllers(runtime::Manager& manager, backend::BillingBackend* backend,
                            ControllerSetup setup = {});
 inline Controllers addControllers(runtime::Manager& manager, backend::BillingBackend& backend,
@@ -46,6 +51,8 @@ runtime::Mapper projectsOfNamespace(const runtime::Store& projects, const runtim
 runtime::Mapper groupsOfProject(const runtime::Store& groups);
 // A Namespace -> its groups.
 runtime::Mapper groupsOfNamespace(const runtime::Store& groups);
+// A BillingGroup -> the Invoices that reference it.
+runtime::Mapper invoicesOfGroup(const runtime::Store& invoices);
 // Lets Namespace events through unless an update leaves labels and annotations unchanged.
 runtime::Predicate namespaceLabelsChanged();
 

@@ -54,7 +54,7 @@ runtime::ReconcileOutcome ProjectReconciler::reconcile(const runtime::Request& r
     project = codec::decodeProject(object).value;
   }
 
-  const domain::Snapshot snapshot = snapshotFromCaches(deps_.caches);
+  const domain::Snapshot snapshot = snapshotForProject(deps_.caches, request.ns, request.name);
   const domain::SnapshotIndex index(snapshot);
   const domain::Timestamp now = deps_.now();
   domain::ProjectPlan plan = domain::planProject(index, project, {now, options_.defaultCurrency});
@@ -84,7 +84,8 @@ runtime::ReconcileOutcome ProjectReconciler::reconcile(const runtime::Request& r
     // Without a backend (no --ledger-url) there is no membership to record.
     if (deps_.backend != nullptr && group != nullptr && !group->metadata.deletionTimestamp &&
         !group->metadata.uid.empty()) {
-      if (auto error = syncMembership(project, *group, now, log)) {
+      std::optional<std::string> kubeFailure;
+      if (auto error = syncMembership(project, *group, now, log, kubeFailure, object)) {
         domain::setCondition(
             plan.status.conditions,
             readyFalse(backendReason(*error),
@@ -103,6 +104,7 @@ runtime::ReconcileOutcome ProjectReconciler::reconcile(const runtime::Request& r
           result.requeueAfter = jittered(options_.driftInterval, options_.driftJitter);
         }
       }
+      if (kubeFailure && !failure) failure = kubeFailure;
     }
   }
 
@@ -116,18 +118,38 @@ runtime::ReconcileOutcome ProjectReconciler::reconcile(const runtime::Request& r
   return result;
 }
 
+kube::Result<web::json::value> ProjectReconciler::patchPendingMove(
+    const domain::Project& project, std::optional<std::string> value) {
+  web::json::value patch = web::json::value::object();
+  patch["metadata"] = web::json::value::object();
+  patch["metadata"]["annotations"] = web::json::value::object();
+  patch["metadata"]["annotations"][std::string(kPendingMoveAnnotation)] =
+      value ? web::json::value::string(*value) : web::json::value::null();
+  return deps_.client.patch(projectsResource(), project.metadata.ns, project.metadata.name,
+                            kube::PatchType::Merge, patch);
+}
+
 std::optional<backend::BackendError> ProjectReconciler::syncMembership(
     const domain::Project& project, const domain::BillingGroup& group, domain::Timestamp now,
-    const runtime::Logger& log) {
+    const runtime::Logger& log, std::optional<std::string>& kubeFailure, web::json::value& object) {
   const std::string name = backendProjectName(project);
   const std::string& accountId = group.metadata.uid;
   auto memberships = deps_.backend->listMemberships(backend::MembershipFilter{name, ""});
   if (!memberships) return memberships.error();
   const std::string key = membershipKey(project, accountId);
   const std::optional<backend::Membership> current = membershipAt(*memberships, now);
+  const auto pending = project.metadata.annotations.find(std::string(kPendingMoveAnnotation));
   if (current && current->accountId == accountId) {
-    std::lock_guard lock(mutex_);
-    pendingMoves_.erase(key);
+    if (pending != project.metadata.annotations.end()) {
+      // The move is recorded; the annotation has done its job. Best effort: a leftover one is
+      // ignored (the next move has another key).
+      if (auto cleared = patchPendingMove(project, std::nullopt); !cleared) {
+        log.info("Could not remove the pending-move annotation",
+                 {{"error", cleared.error().describe()}});
+      } else {
+        object = std::move(*cleared);
+      }
+    }
     return std::nullopt;
   }
 
@@ -147,16 +169,29 @@ std::optional<backend::BackendError> ProjectReconciler::syncMembership(
     return std::nullopt;
   }
 
+  // The move's time is decided once, persisted, and reused by every retry of this key.
   domain::Timestamp at = now;
-  {
-    std::lock_guard lock(mutex_);
-    at = pendingMoves_.try_emplace(key, now).first->second;
+  std::optional<domain::Timestamp> persisted;
+  if (pending != project.metadata.annotations.end() && pending->second.rfind(key + " ", 0) == 0) {
+    persisted = domain::parseTimestamp(std::string_view(pending->second).substr(key.size() + 1));
+  }
+  if (persisted) {
+    at = *persisted;
+  } else {
+    auto written = patchPendingMove(project, key + " " + domain::formatTimestamp(now));
+    if (!written) {
+      kubeFailure = "recording the pending move on the project: " + written.error().describe();
+      return std::nullopt;
+    }
+    object = std::move(*written);
   }
   auto moved = deps_.backend->moveProject(name, accountId, at, key);
   if (!moved) return moved.error();
-  {
-    std::lock_guard lock(mutex_);
-    pendingMoves_.erase(key);
+  if (auto cleared = patchPendingMove(project, std::nullopt); !cleared) {
+    log.info("Could not remove the pending-move annotation",
+             {{"error", cleared.error().describe()}});
+  } else {
+    object = std::move(*cleared);
   }
   log.info("Recorded the project's move at the billing backend",
            {{"billingGroup", group.key().display()},
@@ -185,7 +220,8 @@ runtime::ReconcileOutcome ProjectReconciler::finalize(const web::json::value& ob
                                                       domain::Project project,
                                                       const runtime::Logger& log) {
   if (!detail::hasFinalizer(project.metadata, kProjectFinalizer)) return runtime::Result{};
-  const domain::Snapshot snapshot = snapshotFromCaches(deps_.caches);
+  const domain::Snapshot snapshot =
+      snapshotForProject(deps_.caches, project.metadata.ns, project.metadata.name);
   const domain::SnapshotIndex index(snapshot);
 
   // R5: the project's own billing groups go with it (the owner reference does the same for the

@@ -6,8 +6,6 @@
 // deletes the project's project billing groups (R5) before the project goes.
 #pragma once
 
-#include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -16,6 +14,12 @@
 #include "reconcilers/reconciler_support.h"
 
 namespace billing::reconcilers {
+
+// The effective time of a move the reconciler decided but has not seen recorded at the backend
+// yet: "<idempotency key> <RFC 3339 time>". Written on the Project before the backend call, so
+// that a retry, even by a restarted operator, sends the very same request (the backend refuses a
+// reused key with another time); removed once the move is recorded.
+inline constexpr std::string_view kPendingMoveAnnotation = "billing.operator.dev/pending-move";
 
 class ProjectReconciler final : public runtime::Reconciler {
  public:
@@ -27,11 +31,17 @@ class ProjectReconciler final : public runtime::Reconciler {
   runtime::ReconcileOutcome finalize(const web::json::value& object, domain::Project project,
                                      const runtime::Logger& log);
   // Makes the backend's membership of the project point at `group`'s account; the error when
-  // it could not.
+  // it could not. A failed write of the pending-move annotation comes back in `kubeFailure`;
+  // `object` becomes the server's answer to the writes that succeeded.
   std::optional<backend::BackendError> syncMembership(const domain::Project& project,
                                                       const domain::BillingGroup& group,
                                                       domain::Timestamp now,
-                                                      const runtime::Logger& log);
+                                                      const runtime::Logger& log,
+                                                      std::optional<std::string>& kubeFailure,
+                                                      web::json::value& object);
+  // Sets (a value) or removes (nullopt) the pending-move annotation.
+  kube::Result<web::json::value> patchPendingMove(const domain::Project& project,
+                                                  std::optional<std::string> value);
   // Writes `status` when it differs from the object's, and emits the Ready transition's event.
   // The error describes a failed write.
   std::optional<std::string> writeStatus(const web::json::value& object,
@@ -40,10 +50,6 @@ class ProjectReconciler final : public runtime::Reconciler {
 
   ReconcilerDeps deps_;
   ReconcilerOptions options_;
-  // The effective time of a move, by idempotency key, fixed when the move is first attempted so
-  // that a retry sends the very same request.
-  std::mutex mutex_;
-  std::map<std::string, domain::Timestamp> pendingMoves_;
 };
 
 }  // namespace billing::reconcilers

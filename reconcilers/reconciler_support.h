@@ -41,6 +41,19 @@ EventSink eventSinkFor(runtime::EventRecorder& recorder);
 using FinalInvoiceHook = std::function<std::optional<backend::BackendError>(
     const domain::BillingGroup& group, domain::Timestamp closeAt)>;
 
+// Called for a live group whose backend account is in step: closes the periods that are due,
+// prunes old Invoice resources and fills status.currentPeriod and status.lastInvoice (the
+// invoicing of reconcilers/invoicing.h). `backendError` makes the group Ready=False with the
+// backend's reason; `failure` (a Kubernetes write that failed) fails the reconcile for a retry
+// with backoff; `recheckAfter` is when the next period becomes due.
+struct PeriodCloseOutcome {
+  std::optional<backend::BackendError> backendError;
+  std::optional<std::string> failure;
+  std::optional<std::chrono::milliseconds> recheckAfter;
+};
+using PeriodCloseHook = std::function<PeriodCloseOutcome(const domain::BillingGroup& group,
+                                                         domain::BillingGroupStatus& status)>;
+
 // The Invoicing condition a BillingGroup carries when the operator runs without a billing backend
 // (no --ledger-url): it still validates and reports, but makes no backend calls.
 inline constexpr std::string_view kConditionInvoicing = "Invoicing";
@@ -67,6 +80,7 @@ struct ReconcilerOptions {
   // How soon to look again when the backend said the group's account does not exist yet.
   std::chrono::milliseconds accountPendingRetry{std::chrono::seconds(2)};
   FinalInvoiceHook finalInvoice;  // empty: nothing to do before closing
+  PeriodCloseHook closePeriods;   // empty: no period close
 };
 
 namespace detail {

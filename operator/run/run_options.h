@@ -48,6 +48,14 @@ struct RunOptions {
       runtime::ListenAddress{"0.0.0.0", 8081};
   std::uint16_t webhookPort = 9443;
   std::filesystem::path webhookCertDir = "/tmp/k8s-webhook-server/serving-certs";
+  // --webhook-cert-generate: the operator makes and renews the serving certificate itself,
+  // shared through a Secret, and keeps the configuration's caBundle (operator/webhook/
+  // cert_provisioner.h). Off when cert-manager (or anything else) fills webhookCertDir.
+  bool webhookCertGenerate = false;
+  std::string webhookServiceName = "billing-operator-webhook";
+  std::string webhookServiceNamespace;  // required with webhookCertGenerate
+  std::string webhookCertSecretName = "billing-operator-webhook-cert";
+  std::string webhookConfigurationName = "billing-operator";
 
   // Work.
   int workers = 1;  // concurrent reconciles per controller
@@ -61,6 +69,11 @@ struct RunOptions {
   std::string ledgerUrl;
   std::filesystem::path ledgerTokenFile;
   std::filesystem::path ledgerCaFile;
+
+  // Invoicing (docs/invoicing.md).
+  std::chrono::milliseconds invoiceGrace{std::chrono::hours(1)};  // after a period's end
+  int invoiceRetention = 12;  // Invoice resources kept per billing group
+  std::chrono::milliseconds invoiceResync{std::chrono::minutes(10)};  // backend re-read interval
 };
 
 // `args` are the words after "run". Errors are one line naming the flag ("--workers needs a

@@ -250,6 +250,43 @@ TEST_F(ProjectReconcilerTest, RetriedMoveSendsTheSameKeyAndEffectiveTime) {
   EXPECT_EQ(ready(project("acme-web", "web").status.conditions).reason, "BillingGroupAssigned");
 }
 
+TEST_F(ProjectReconcilerTest, RestartBetweenDecidingAndRecordingAMoveResendsTheSameRequest) {
+  openAccounts();
+  Json web = webProject("acme-main");
+  ASSERT_TRUE(reconcileProject("acme-web", "web").has_value());
+  advance(3600s);
+  const domain::Timestamp movedAt = now_;
+  web = api_.stored(projectsResource(), "acme-web", "web").value();
+  web["spec"]["billingGroupRef"]["name"] = Json::string("acme-other");
+  api_.put(projectsResource(), web);
+
+  // The move is decided and sent, but the answer is lost; then the operator restarts (a new
+  // reconciler, nothing kept in memory) ten minutes later.
+  backend_.failMethod("moveProject", FakeBackend::unavailable(), 1);
+  ASSERT_FALSE(reconcileProject("acme-web", "web").has_value());
+  EXPECT_EQ(project("acme-web", "web").metadata.annotations.at(std::string(kPendingMoveAnnotation)),
+            "membership-" + uidOf(web) + "-" + uidOf(otherGroup_) + "-g2 " +
+                domain::formatTimestamp(movedAt))
+      << "the decided time is on the Project before the backend call";
+  projects_ = std::make_unique<ProjectReconciler>(deps(), options_);
+  advance(600s);
+  auto recovered = reconcileProject("acme-web", "web");
+  ASSERT_TRUE(recovered.has_value()) << recovered.error().message;
+
+  std::vector<FakeBackend::Call> moves;
+  for (const auto& call : backend_.calls()) {
+    if (call.method == "moveProject") moves.push_back(call);
+  }
+  ASSERT_EQ(moves.size(), 2u);
+  EXPECT_EQ(moves[1].key, moves[0].key);
+  EXPECT_EQ(moves[1].fingerprint, moves[0].fingerprint) << "the identical request";
+  EXPECT_EQ(backend_.memberships().back().effectiveFrom, movedAt);
+  EXPECT_FALSE(
+      project("acme-web", "web").metadata.annotations.contains(std::string(kPendingMoveAnnotation)))
+      << "removed once the move is recorded";
+  EXPECT_EQ(ready(project("acme-web", "web").status.conditions).reason, "BillingGroupAssigned");
+}
+
 TEST_F(ProjectReconcilerTest, AccountNotYetAtTheBackendIsPendingAndRequeued) {
   webProject("acme-main");  // the group's account was never created
   auto outcome = reconcileProject("acme-web", "web");

@@ -41,6 +41,9 @@ TEST(RunOptionsTest, DefaultsAreControllerRuntimes) {
   EXPECT_EQ(options->gracefulShutdownTimeout, 10s);
   EXPECT_EQ(options->logFormat, runtime::LogFormat::Json);
   EXPECT_EQ(options->logLevel, runtime::LogLevel::Info);
+  EXPECT_EQ(options->invoiceGrace, 1h);
+  EXPECT_EQ(options->invoiceRetention, 12);
+  EXPECT_EQ(options->invoiceResync, 10min);
 }
 
 TEST(RunOptionsTest, ParsesEveryFlagInBothSpellings) {
@@ -82,7 +85,12 @@ TEST(RunOptionsTest, ParsesEveryFlagInBothSpellings) {
                         "--ledger-token-file",
                         "/var/run/ledger/token",
                         "--ledger-ca-file",
-                        "/var/run/ledger/ca.crt"});
+                        "/var/run/ledger/ca.crt",
+                        "--invoice-grace",
+                        "30m",
+                        "--invoice-retention=3",
+                        "--invoice-resync",
+                        "45s"});
   ASSERT_TRUE(options.has_value()) << options.error();
   EXPECT_EQ(options->kubeconfig, std::filesystem::path("/tmp/kc"));
   EXPECT_EQ(options->context, "kind-billing");
@@ -109,6 +117,9 @@ TEST(RunOptionsTest, ParsesEveryFlagInBothSpellings) {
   EXPECT_EQ(options->ledgerUrl, "https://ledger:8443");
   EXPECT_EQ(options->ledgerTokenFile, std::filesystem::path("/var/run/ledger/token"));
   EXPECT_EQ(options->ledgerCaFile, std::filesystem::path("/var/run/ledger/ca.crt"));
+  EXPECT_EQ(options->invoiceGrace, 30min);
+  EXPECT_EQ(options->invoiceRetention, 3);
+  EXPECT_EQ(options->invoiceResync, 45s);
 }
 
 TEST(RunOptionsTest, ZeroDisablesTheServers) {
@@ -166,6 +177,9 @@ TEST(RunOptionsTest, MistakesAreOneLineNamingTheFlag) {
       {{"--metrics-bind-address", "8080"}, "--metrics-bind-address must be HOST:PORT"},
       {{"--leader-election-lease-duration", "15"}, "needs a positive duration"},
       {{"--leader-election-retry-period", "2 s"}, "needs a positive duration"},
+      {{"--invoice-retention", "0"}, "--invoice-retention needs a whole number from 1 to 100000"},
+      {{"--invoice-grace", "-1h"}, "--invoice-grace needs a positive duration"},
+      {{"--invoice-resync", "soon"}, "--invoice-resync needs a positive duration"},
       {{"--kubeconfig"}, "--kubeconfig needs a value"},
       {{"--kubeconfig="}, "--kubeconfig needs a file"},
       {{"--frobnicate"}, "unknown flag --frobnicate"},
@@ -186,11 +200,27 @@ TEST(RunOptionsTest, MistakesAreOneLineNamingTheFlag) {
 
 TEST(RunOptionsTest, UsageDocumentsEveryFlagAndTheExitCodes) {
   const std::string usage = runUsage();
-  for (const char* flag :
-       {"--kubeconfig", "--context", "--namespace", "--leader-elect", "--leader-election-namespace",
-        "--leader-election-id", "--metrics-bind-address", "--health-probe-bind-address",
-        "--webhook-port", "--webhook-cert-dir", "--kube-api-qps", "--kube-api-burst", "--workers",
-        "--log-format", "--log-level", "--ledger-url", "--ledger-token-file", "--ledger-ca-file"}) {
+  for (const char* flag : {"--kubeconfig",
+                           "--context",
+                           "--namespace",
+                           "--leader-elect",
+                           "--leader-election-namespace",
+                           "--leader-election-id",
+                           "--metrics-bind-address",
+                           "--health-probe-bind-address",
+                           "--webhook-port",
+                           "--webhook-cert-dir",
+                           "--kube-api-qps",
+                           "--kube-api-burst",
+                           "--workers",
+                           "--log-format",
+                           "--log-level",
+                           "--ledger-url",
+                           "--ledger-token-file",
+                           "--ledger-ca-file",
+                           "--invoice-grace",
+                           "--invoice-retention",
+                           "--invoice-resync"}) {
     EXPECT_THAT(usage, HasSubstr(flag));
   }
   EXPECT_THAT(usage, HasSubstr("Exit codes:"));
