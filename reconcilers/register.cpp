@@ -11,6 +11,7 @@
 
 #include "operator/ledger_client/ledger_client.h"
 #include "operator/run/controllers.h"
+#include "operator/webhook/cert_provisioner.h"
 #include "operator/webhook/snapshot_source.h"
 #include "operator/webhook/webhook_server.h"
 #include "reconcilers/controllers.h"
@@ -37,6 +38,33 @@ class CacheSnapshotSource final : public webhook::SnapshotSource {
   reconcilers::Caches caches_;
 };
 
+// --webhook-cert-generate: the first pass runs before the server starts, so that the files are
+// there; only failing to get them is fatal (a missing webhook configuration, which Helm may
+// create after the Deployment, is retried by the loop). The Manager stops the loop on shutdown.
+std::expected<void, std::string> provisionWebhookCertificate(runtime::Manager& manager,
+                                                             const RunOptions& options) {
+  webhook::CertProvisioner::Options certOptions;
+  certOptions.serviceName = options.webhookServiceName;
+  certOptions.serviceNamespace = options.webhookServiceNamespace;
+  certOptions.secretName = options.webhookCertSecretName;
+  certOptions.webhookConfigurationName = options.webhookConfigurationName;
+  certOptions.certDir = options.webhookCertDir;
+  certOptions.log = manager.logger().withName("webhook-cert");
+  if (auto valid = webhook::CertProvisioner::validate(certOptions); !valid) return valid;
+  auto provisioner = std::make_shared<webhook::CertProvisioner>(manager.client(), certOptions);
+  if (auto report = provisioner->reconcileOnce(); !report) {
+    std::error_code ignored;
+    if (!std::filesystem::exists(options.webhookCertDir / "tls.crt", ignored)) {
+      return std::unexpected("--webhook-cert-generate: " + report.error());
+    }
+    certOptions.log.error("Webhook certificate in place, configuration not updated yet",
+                          {{"error", report.error()}});
+  }
+  provisioner->start();
+  manager.addShutdownHook([provisioner] { provisioner->stop(); });
+  return {};
+}
+
 // Starts the webhook server when --webhook-port is set and the cert dir holds tls.crt and tls.key;
 // the Manager stops it when it shuts down (before its informers stop).
 std::expected<void, std::string> startWebhook(runtime::Manager& manager,
@@ -47,6 +75,11 @@ std::expected<void, std::string> startWebhook(runtime::Manager& manager,
   webhook::WebhookServer::Options serverOptions;
   serverOptions.port = options.webhookPort;
   serverOptions.certDir = options.webhookCertDir;
+  if (options.webhookCertGenerate) {
+    if (auto provisioned = provisionWebhookCertificate(manager, options); !provisioned) {
+      return provisioned;
+    }
+  }
   if (!std::filesystem::exists(options.webhookCertDir / serverOptions.certName, ignored) ||
       !std::filesystem::exists(options.webhookCertDir / serverOptions.keyName, ignored)) {
     log.info("webhook not started: no tls.crt/tls.key in " + options.webhookCertDir.string());
