@@ -267,8 +267,8 @@ std::expected<value, ApiError> applyRequestPatch(const ResourceType& type,
 
 }  // namespace
 
-std::string nowTimestamp() {
-  std::time_t now = std::time(nullptr);
+std::string nowTimestamp(std::chrono::seconds clockOffset) {
+  std::time_t now = std::time(nullptr) + static_cast<std::time_t>(clockOffset.count());
   std::tm utc{};
   gmtime_r(&now, &utc);
   char buffer[32];
@@ -312,7 +312,7 @@ ApiServer::ApiServer(ApiServerOptions options)
     ns["kind"] = value::string("Namespace");
     ns["metadata"]["name"] = value::string(name);
     ns["metadata"]["uid"] = value::string(newUid());
-    ns["metadata"]["creationTimestamp"] = value::string(nowTimestamp());
+    ns["metadata"]["creationTimestamp"] = value::string(nowTimestamp(options_.clockOffset));
     ns["metadata"]["labels"]["kubernetes.io/metadata.name"] = value::string(name);
     ns["spec"]["finalizers"] = toStringArray({"kubernetes"});
     ns["status"]["phase"] = value::string("Active");
@@ -888,7 +888,7 @@ void ApiServer::create(const ResourceType& type, const RequestInfo& info, Contex
   object["apiVersion"] = value::string(type.groupVersion());
   object["kind"] = value::string(type.kind);
   meta["uid"] = value::string(newUid());
-  meta["creationTimestamp"] = value::string(nowTimestamp());
+  meta["creationTimestamp"] = value::string(nowTimestamp(options_.clockOffset));
   if (tracksGeneration(type)) {
     meta["generation"] = value::number(1);
   } else if (meta.has_field("generation")) {
@@ -1198,7 +1198,7 @@ std::expected<value, ApiError> ApiServer::deleteObject(
       value& nextMeta = next["metadata"];
       if (!finalizers.empty()) nextMeta["finalizers"] = toStringArray(finalizers);
       if (!meta.has_field("deletionTimestamp")) {
-        nextMeta["deletionTimestamp"] = value::string(nowTimestamp());
+        nextMeta["deletionTimestamp"] = value::string(nowTimestamp(options_.clockOffset));
         nextMeta["deletionGracePeriodSeconds"] = value::number(0);
         // kube's markAsDeleting bumps the generation of kinds that have one.
         if (meta.has_field("generation")) {

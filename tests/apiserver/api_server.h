@@ -38,6 +38,10 @@ struct ApiServerOptions {
   std::string gitVersion = "v1.32.0";
   // "namespace/name:port" of a Service -> local port, for admission webhooks named by Service.
   std::map<std::string, std::uint16_t> serviceEndpoints;
+  // Added to the real clock for every time the server writes (creation and deletion timestamps),
+  // so that a demo or test can run against a cluster whose objects were created, say, two days
+  // ago (-48h). Ages in tables still count from the real clock, as kubectl's do.
+  std::chrono::seconds clockOffset{0};
 };
 
 class ApiServer {
@@ -128,7 +132,8 @@ class ApiServer {
 };
 
 // Helpers shared by the request layer and its tests.
-std::string nowTimestamp();
+// The current time plus `clockOffset`, RFC 3339 UTC with second resolution.
+std::string nowTimestamp(std::chrono::seconds clockOffset = std::chrono::seconds(0));
 std::string newUid();
 // Accept: ...;as=Table;g=meta.k8s.io;v=v1 ...
 bool wantsTable(const common::HttpRequest& request);

@@ -4,7 +4,9 @@
 #include <signal.h>
 
 #include <charconv>
+#include <chrono>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,9 @@ Flags:
   --bookmark-interval-ms MS    interval of watch bookmarks (default 1000)
   --service-endpoint NS/NAME:PORT=LOCALPORT
                                call webhooks of that Service on 127.0.0.1:LOCALPORT (repeatable)
+  --clock-offset DURATION      shift the times the server writes (creationTimestamp,
+                               deletionTimestamp) by DURATION, e.g. -48h: a fresh cluster whose
+                               objects look two days old, for demos of past billing periods
   -h, --help                   show this help
 
 Signals: SIGTERM/SIGINT stop; SIGHUP restarts, keeping state from --data-dir.
@@ -37,6 +42,32 @@ Fault injection: POST /_test/faults (see docs/test-apiserver.md).
 bool parseNumber(const std::string& text, unsigned long long& out) {
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
   return error == std::errc() && end == text.data() + text.size();
+}
+
+// A Go-style duration of whole seconds: an optional sign, then NUMBER UNIT pairs with units h, m
+// and s ("-48h", "-36h30m", "90s"), or a bare "0".
+std::optional<std::chrono::seconds> parseDuration(const std::string& text) {
+  if (text == "0") return std::chrono::seconds(0);
+  std::size_t i = 0;
+  bool negative = false;
+  if (i < text.size() && (text[i] == '-' || text[i] == '+')) negative = text[i++] == '-';
+  if (i == text.size()) return std::nullopt;
+  long long total = 0;
+  while (i < text.size()) {
+    std::size_t digits = i;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    unsigned long long amount = 0;
+    if (digits == i || digits == text.size() || !parseNumber(text.substr(i, digits - i), amount) ||
+        amount > 1'000'000'000ULL) {
+      return std::nullopt;
+    }
+    const char unit = text[digits];
+    const long long scale = unit == 'h' ? 3600 : unit == 'm' ? 60 : unit == 's' ? 1 : 0;
+    if (scale == 0) return std::nullopt;
+    total += static_cast<long long>(amount) * scale;
+    i = digits + 1;
+  }
+  return std::chrono::seconds(negative ? -total : total);
 }
 
 }  // namespace
@@ -101,6 +132,16 @@ int main(int argc, char** argv) {
         return fail("--service-endpoint needs NS/NAME:PORT=LOCALPORT");
       }
       options.serviceEndpoints[v->substr(0, eq)] = static_cast<std::uint16_t>(number);
+    } else if (arg == "--clock-offset") {
+      auto v = next();
+      auto offset = v ? parseDuration(*v) : std::nullopt;
+      if (!offset) {
+        return fail(
+            "--clock-offset needs a duration of hours, minutes and seconds such as -48h "
+            "or -36h30m, got " +
+            (v ? "\"" + *v + "\"" : std::string("nothing")));
+      }
+      options.clockOffset = *offset;
     } else {
       return fail("unknown flag " + arg + " (see --help)");
     }
@@ -138,6 +179,10 @@ int main(int argc, char** argv) {
   };
   if (!write()) return 1;
   std::cerr << "test-apiserver: serving on " << (*server)->url() << "\n";
+  if (options.clockOffset.count() != 0) {
+    std::cerr << "test-apiserver: clock offset " << options.clockOffset.count()
+              << "s: timestamps written into objects are shifted by it\n";
+  }
 
   while (true) {
     int received = 0;

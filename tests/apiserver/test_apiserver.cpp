@@ -62,6 +62,7 @@ std::expected<std::unique_ptr<TestApiServer>, std::string> TestApiServer::start(
   apiOptions.store.dataDir = server->options_.dataDir;
   apiOptions.bookmarkInterval = server->options_.bookmarkInterval;
   apiOptions.serviceEndpoints = server->options_.serviceEndpoints;
+  apiOptions.clockOffset = server->options_.clockOffset;
   server->api_ = std::make_unique<ApiServer>(apiOptions);
   server->installFaults();
   if (auto serving = server->startServing(); !serving) return std::unexpected(serving.error());
@@ -275,6 +276,7 @@ std::expected<void, std::string> TestApiServer::restart() {
     apiOptions.store.dataDir = options_.dataDir;
     apiOptions.bookmarkInterval = options_.bookmarkInterval;
     apiOptions.serviceEndpoints = options_.serviceEndpoints;
+    apiOptions.clockOffset = options_.clockOffset;
     api_.reset();
     api_ = std::make_unique<ApiServer>(apiOptions);
     installFaults();

@@ -32,6 +32,8 @@ struct TestApiServerOptions {
   // Admission webhooks that name a Service (namespace/name:port) are called on these local
   // ports instead, since no Service networking exists here.
   std::map<std::string, std::uint16_t> serviceEndpoints;
+  // Shifts the times the server writes into objects (ApiServerOptions::clockOffset).
+  std::chrono::seconds clockOffset{0};
 };
 
 enum class KubeconfigAuth { ClientCertificate, Token };
