@@ -15,6 +15,7 @@ packages=(
   clang-format      # CI fails on formatting differences
   clang-19 libclang-rt-19-dev  # libFuzzer (scripts/fuzz.sh); clang < 19 lacks std::expected
   llvm-19           # llvm-symbolizer: sanitizer reports with file:line
+  curl jq bsdextrautils  # scripts/demo.sh: the ledger's REST API, JSON, column for tables
 )
 
 missing=()
