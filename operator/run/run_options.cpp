@@ -42,6 +42,18 @@ Servers:
   --webhook-port PORT                  admission webhook HTTPS port (default 9443)
   --webhook-cert-dir DIR               directory holding tls.crt and tls.key
                                        (default /tmp/k8s-webhook-server/serving-certs)
+  --webhook-cert-generate              generate the webhook's CA and serving certificate, keep
+                                       them in a Secret shared by the replicas, write them to
+                                       --webhook-cert-dir and keep the webhook configuration's
+                                       caBundle up to date (default false: the files come from
+                                       elsewhere, e.g. cert-manager)
+  --webhook-service-name NAME          the webhook's Service, named by the certificate
+                                       (default billing-operator-webhook)
+  --webhook-service-namespace NS       its namespace; required with --webhook-cert-generate
+  --webhook-cert-secret-name NAME      the Secret holding CA and certificate, in that namespace
+                                       (default billing-operator-webhook-cert)
+  --webhook-configuration-name NAME    the ValidatingWebhookConfiguration whose caBundle is kept
+                                       (default billing-operator)
 
 Work:
   --workers N                          concurrent reconciles per controller (default 1)
@@ -239,6 +251,10 @@ std::expected<RunOptions, std::string> parseRunArguments(std::span<const std::st
       {"--health-probe-bind-address", address(options.healthProbeAddress)},
       {"--webhook-port", integer(webhookPort, 1, 65535)},
       {"--webhook-cert-dir", path(options.webhookCertDir)},
+      {"--webhook-service-name", text(options.webhookServiceName)},
+      {"--webhook-service-namespace", text(options.webhookServiceNamespace)},
+      {"--webhook-cert-secret-name", text(options.webhookCertSecretName)},
+      {"--webhook-configuration-name", text(options.webhookConfigurationName)},
       {"--workers", integer(options.workers, 1, 1000)},
       {"--graceful-shutdown-timeout", duration(options.gracefulShutdownTimeout)},
       {"--ledger-url", text(options.ledgerUrl)},
@@ -277,6 +293,12 @@ std::expected<RunOptions, std::string> parseRunArguments(std::span<const std::st
     std::optional<std::string> inlineValue;
     if (equals != std::string::npos) inlineValue = arg.substr(equals + 1);
 
+    if (name == "--webhook-cert-generate") {
+      auto flag = inlineValue ? parseBool(*inlineValue) : std::optional<bool>(true);
+      if (!flag) return std::unexpected("--webhook-cert-generate must be true or false");
+      options.webhookCertGenerate = *flag;
+      continue;
+    }
     if (name == "--leader-elect") {
       if (inlineValue) {
         auto flag = parseBool(*inlineValue);
@@ -310,6 +332,11 @@ std::expected<RunOptions, std::string> parseRunArguments(std::span<const std::st
   if (options.leaderElect && options.retryPeriod >= options.renewDeadline) {
     return std::unexpected(
         "--leader-election-retry-period must be shorter than --leader-election-renew-deadline");
+  }
+  if (options.webhookCertGenerate && options.webhookServiceNamespace.empty()) {
+    return std::unexpected(
+        "--webhook-cert-generate needs --webhook-service-namespace (the namespace of the "
+        "webhook Service, which the certificate names)");
   }
   return options;
 }

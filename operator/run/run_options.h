@@ -48,6 +48,14 @@ struct RunOptions {
       runtime::ListenAddress{"0.0.0.0", 8081};
   std::uint16_t webhookPort = 9443;
   std::filesystem::path webhookCertDir = "/tmp/k8s-webhook-server/serving-certs";
+  // --webhook-cert-generate: the operator makes and renews the serving certificate itself,
+  // shared through a Secret, and keeps the configuration's caBundle (operator/webhook/
+  // cert_provisioner.h). Off when cert-manager (or anything else) fills webhookCertDir.
+  bool webhookCertGenerate = false;
+  std::string webhookServiceName = "billing-operator-webhook";
+  std::string webhookServiceNamespace;  // required with webhookCertGenerate
+  std::string webhookCertSecretName = "billing-operator-webhook-cert";
+  std::string webhookConfigurationName = "billing-operator";
 
   // Work.
   int workers = 1;  // concurrent reconciles per controller
