@@ -5,10 +5,15 @@
 // webhook), afterwards the webhook's decision comes back.
 #include "operator/webhook/cert_provisioner.h"
 
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <memory>
 #include <string>
 #include <thread>
@@ -105,9 +110,14 @@ struct Cluster {
   std::unique_ptr<Kubectl> kubectl;
   std::string setupError;
 
-  explicit Cluster(bool withWebhook = false) {
+  // `webhookPort`: the Service's calls go to this local port (an operator process), unless
+  // `withWebhook` starts an in-process webhook server.
+  explicit Cluster(bool withWebhook = false, std::uint16_t webhookPort = 0) {
     apiserver::TestApiServerOptions serverOptions;
     if (withWebhook && !startWebhook(serverOptions)) return;
+    if (webhookPort != 0) {
+      serverOptions.serviceEndpoints["billing-system/billing-operator-webhook:443"] = webhookPort;
+    }
     auto started = apiserver::TestApiServer::start(serverOptions);
     if (!started) {
       setupError = "API server: " + started.error();
@@ -218,6 +228,23 @@ struct Cluster {
     return decoded ? *decoded : "<not base64>";
   }
 };
+
+// A port nobody listens on right now, for a process that must be told its port in advance.
+std::uint16_t freePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof address;
+  std::uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    port = ntohs(address.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
 
 class CertProvisionerTest : public ::testing::Test {
  protected:
@@ -451,6 +478,52 @@ TEST_F(CertProvisionerTest, TheBackgroundLoopRepairsWhatChanges) {
   }
   provisioner.stop();
   EXPECT_EQ(cluster_->caBundle(), cluster_->secretData("ca.crt"));
+}
+
+// The wiring in `billing-operator run`: with --webhook-cert-generate the binary provisions the
+// certificate before its webhook server starts, and the API server, trusting the caBundle the
+// operator wrote, gets the webhook's decisions. SIGTERM still stops it cleanly.
+TEST(CertProvisionerProcessTest, TheOperatorBinaryProvisionsItsCertificateAndServesTheWebhook) {
+  const std::uint16_t port = freePort();
+  ASSERT_NE(port, 0);
+  Cluster cluster(/*withWebhook=*/false, port);
+  ASSERT_EQ(cluster.setupError, "");
+  CommandResult crds = cluster.kubectl->run({"apply", "-f", kSource + "/crds/"});
+  ASSERT_EQ(crds.exitCode, 0) << crds;
+  std::filesystem::remove_all(cluster.dir.path() / "cache");
+
+  const auto certDir = cluster.dir.path() / "operator-certs";
+  apiserver::harness::Process operatorProcess(
+      {std::string(BILLING_BINARY_DIR) + "/bin/billing-operator", "run",
+       "--kubeconfig=" + (cluster.dir.path() / "kubeconfig").string(), "--webhook-cert-generate",
+       "--webhook-service-namespace=billing-system", "--webhook-port=" + std::to_string(port),
+       "--webhook-cert-dir=" + certDir.string(), "--metrics-bind-address=0",
+       "--health-probe-bind-address=0", "--log-format=text"},
+      cluster.dir.path(), "");
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (operatorProcess.errSoFar().find("Serving the admission webhook") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_THAT(operatorProcess.errSoFar(), HasSubstr("Serving the admission webhook"));
+  EXPECT_EQ(readFile(certDir / "tls.crt"), cluster.secretData("tls.crt"));
+  EXPECT_EQ(cluster.caBundle(), cluster.secretData("ca.crt"));
+
+  // Until the operator's caches have synced the webhook answers 500 (failurePolicy decides).
+  CommandResult applied;
+  const auto applyDeadline = std::chrono::steady_clock::now() + 30s;
+  do {
+    applied = cluster.kubectl->run(
+        {"apply", "-f", kSource + "/examples/broken/r2-cross-organization/manifest.yaml"});
+  } while (applied.err.find("code CrossOrganization") == std::string::npos &&
+           std::chrono::steady_clock::now() < applyDeadline);
+  EXPECT_THAT(applied.err, HasSubstr("admission webhook \"validate.billing.operator.dev\" denied "
+                                     "the request"));
+  EXPECT_THAT(applied.err, HasSubstr("code CrossOrganization"));
+
+  operatorProcess.signal(SIGTERM);
+  CommandResult stopped = operatorProcess.wait(20s);
+  EXPECT_EQ(stopped.exitCode, 0) << stopped;
 }
 
 TEST(CertProvisionerOptionsTest, NamesThatCannotBeObjectsAreRefused) {
