@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <regex>
-#include <sstream>
 #include <stdexcept>
 
 namespace billing::chart {
@@ -275,19 +274,8 @@ std::string Value::print() const {
   if (isNil()) return "<nil>";
   if (isBool()) return asBool() ? "true" : "false";
   if (isInt()) return std::to_string(asInt());
-  if (isFloat()) {
-    const double number = asFloat();
-    // Go prints float64 with %v as 'g' with the shortest precision: 8080 -> 8080, 1e+06.
-    if (number == std::floor(number) && std::fabs(number) < 1e21) {
-      if (std::fabs(number) >= 1e21) return formatFloat(number);
-      std::ostringstream text;
-      text.precision(17);
-      text << number;
-      std::string printed = text.str();
-      if (printed.find('e') == std::string::npos) return printed;
-    }
-    return formatFloat(number);
-  }
+  // Integral floats print as integers; exponents beyond that follow formatFloat.
+  if (isFloat()) return formatFloat(asFloat());
   if (isString()) return asString();
   std::string out;
   if (isList()) {
