@@ -91,17 +91,13 @@ Value resolvePlain(const std::string& text) {
 std::string formatFloat(double number) {
   if (std::isnan(number)) return "NaN";
   if (std::isinf(number)) return number < 0 ? "-Inf" : "+Inf";
-  if (number == std::floor(number) && std::fabs(number) < 1e21) {
-    char buffer[64];
-    auto [end, ec] =
-        std::to_chars(buffer, buffer + sizeof buffer, number, std::chars_format::fixed);
-    if (ec == std::errc() && std::fabs(number) < 1e21) {
-      std::string text(buffer, end);
-      if (std::fabs(number) < 1e21 && text.size() <= 21) return text;
-    }
-  }
   char buffer[64];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, number);
+  // Integral values below 1e21 as plain integers (as JSON, hence Helm's toYaml, writes them);
+  // the rest in the shortest form that reads back.
+  const bool integral = number == std::floor(number) && std::fabs(number) < 1e21;
+  auto [end, ec] =
+      integral ? std::to_chars(buffer, buffer + sizeof buffer, number, std::chars_format::fixed)
+               : std::to_chars(buffer, buffer + sizeof buffer, number);
   return ec == std::errc() ? std::string(buffer, end) : std::string("0");
 }
 
