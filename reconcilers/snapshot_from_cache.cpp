@@ -1,6 +1,10 @@
 #include "reconcilers/snapshot_from_cache.h"
 
+#include <map>
+#include <optional>
+
 #include "reconcilers/codec/objects.h"
+#include "reconcilers/domain/rules.h"
 
 namespace billing::reconcilers {
 namespace {
@@ -15,7 +19,126 @@ void decodeAll(const runtime::Store* store, std::vector<Out>& out, Decode decode
   }
 }
 
+// Collects decoded objects once each, by key, and hands them over in the stores' key order (the
+// order snapshotFromCaches gives; the index's "first object" lookups depend on it).
+class PartialSnapshot {
+ public:
+  explicit PartialSnapshot(const Caches& caches) : caches_(caches) {}
+
+  void addNamespace(const std::string& name) {
+    if (caches_.namespaces == nullptr || namespaces_.contains(name)) return;
+    if (auto object = caches_.namespaces->get(name)) {
+      namespaces_.emplace(name, codec::decodeNamespace(*object).value);
+    }
+  }
+  const domain::BillingGroup* addGroup(const std::string& ns, const std::string& name) {
+    return addGroupObject(caches_.billingGroups == nullptr ? nullptr
+                                                           : caches_.billingGroups->get(ns, name));
+  }
+  const domain::BillingGroup* addGroupObject(const runtime::ObjectPtr& object) {
+    if (!object) return nullptr;
+    const std::string key = runtime::objectKey(*object);
+    auto found = groups_.find(key);
+    if (found == groups_.end()) {
+      found = groups_.emplace(key, codec::decodeBillingGroup(*object).value).first;
+      addNamespace(found->second.metadata.ns);
+    }
+    return &found->second;
+  }
+  // The project and what decides its membership and its deletion plan.
+  void addProjectObject(const runtime::ObjectPtr& object) {
+    if (!object) return;
+    const std::string key = runtime::objectKey(*object);
+    if (projects_.contains(key)) return;
+    const domain::Project& project =
+        projects_.emplace(key, codec::decodeProject(*object).value).first->second;
+    const std::string& ns = project.metadata.ns;
+    addNamespace(ns);
+    if (const auto& ref = project.spec.billingGroupRef) {
+      const std::string groupNs = ref->ns.empty() ? ns : ref->ns;
+      addNamespace(groupNs);
+      addGroup(groupNs, ref->name);
+    }
+    if (caches_.billingGroups != nullptr) {
+      for (const auto& group : caches_.billingGroups->byIndex(runtime::kProjectRefIndex, key)) {
+        addGroupObject(group);
+      }
+      if (!project.metadata.uid.empty()) {
+        for (const auto& group :
+             caches_.billingGroups->byIndex(runtime::kOwnerIndex, project.metadata.uid)) {
+          addGroupObject(group);
+        }
+      }
+    }
+    addGroup(ns, domain::defaultGroupName(project.metadata.name));
+  }
+  void addProject(const std::string& ns, const std::string& name) {
+    if (caches_.projects != nullptr && !name.empty())
+      addProjectObject(caches_.projects->get(ns, name));
+  }
+  void addInvoicesOf(const std::string& groupKey) {
+    if (caches_.invoices == nullptr) return;
+    for (const auto& object : caches_.invoices->byIndex(runtime::kBillingGroupRefIndex, groupKey)) {
+      const std::string key = runtime::objectKey(*object);
+      if (!invoices_.contains(key)) invoices_.emplace(key, codec::decodeInvoice(*object).value);
+    }
+  }
+  const Caches& caches() const { return caches_; }
+
+  domain::Snapshot take() {
+    domain::Snapshot snapshot;
+    for (auto& [key, item] : namespaces_) snapshot.namespaces.push_back(std::move(item));
+    for (auto& [key, item] : groups_) snapshot.billingGroups.push_back(std::move(item));
+    for (auto& [key, item] : projects_) snapshot.projects.push_back(std::move(item));
+    for (auto& [key, item] : invoices_) snapshot.invoices.push_back(std::move(item));
+    return snapshot;
+  }
+
+ private:
+  const Caches& caches_;
+  std::map<std::string, domain::Namespace> namespaces_;
+  std::map<std::string, domain::BillingGroup> groups_;
+  std::map<std::string, domain::Project> projects_;
+  std::map<std::string, domain::Invoice> invoices_;
+};
+
 }  // namespace
+
+domain::Snapshot snapshotForProject(const Caches& caches, std::string_view ns,
+                                    std::string_view name) {
+  PartialSnapshot partial(caches);
+  partial.addProject(std::string(ns), std::string(name));
+  partial.addNamespace(std::string(ns));
+  return partial.take();
+}
+
+domain::Snapshot snapshotForBillingGroup(const Caches& caches, std::string_view ns,
+                                         std::string_view name) {
+  PartialSnapshot partial(caches);
+  const std::string groupNs(ns);
+  const std::string key = runtime::objectKey(ns, name);
+  partial.addNamespace(groupNs);
+  const domain::BillingGroup* group = partial.addGroup(groupNs, std::string(name));
+  if (group == nullptr) return partial.take();
+  // Copies: adding objects may not move the group, but its fields are read after more adds.
+  const std::optional<std::string> boundProject =
+      group->spec.projectRef ? std::optional<std::string>(group->spec.projectRef->name)
+                             : std::nullopt;
+  std::string defaultOf;
+  if (auto it = group->metadata.annotations.find(std::string(domain::kDefaultGroupOfAnnotation));
+      it != group->metadata.annotations.end()) {
+    defaultOf = it->second;
+  }
+  if (caches.projects != nullptr) {
+    for (const auto& project : caches.projects->byIndex(runtime::kBillingGroupRefIndex, key)) {
+      partial.addProjectObject(project);
+    }
+  }
+  if (boundProject) partial.addProject(groupNs, *boundProject);
+  partial.addProject(groupNs, defaultOf);
+  partial.addInvoicesOf(key);
+  return partial.take();
+}
 
 domain::Snapshot snapshotFromCaches(const Caches& caches) {
   domain::Snapshot snapshot;

@@ -33,10 +33,19 @@ IndexFunc indexByBillingGroupRef() {
   };
 }
 
+IndexFunc indexByProjectRef() {
+  return [](const web::json::value& object) -> std::vector<std::string> {
+    const std::string name = stringAt(object, {"spec", "projectRef", "name"});
+    if (name.empty()) return {};
+    return {objectKey(objectNamespace(object), name)};
+  };
+}
+
 Indexers defaultIndexers() {
   return {{std::string(kNamespaceIndex), indexByNamespace()},
           {std::string(kOwnerIndex), indexByOwnerUid()},
-          {std::string(kBillingGroupRefIndex), indexByBillingGroupRef()}};
+          {std::string(kBillingGroupRefIndex), indexByBillingGroupRef()},
+          {std::string(kProjectRefIndex), indexByProjectRef()}};
 }
 
 Store::Store(Indexers indexers) {

@@ -25,13 +25,16 @@ using Indexers = std::map<std::string, IndexFunc>;
 inline constexpr std::string_view kNamespaceIndex = "namespace";
 inline constexpr std::string_view kOwnerIndex = "owner";
 inline constexpr std::string_view kBillingGroupRefIndex = "billingGroupRef";
+inline constexpr std::string_view kProjectRefIndex = "projectRef";
 // metadata.namespace (one value; cluster-scoped objects have none).
 IndexFunc indexByNamespace();
 // The uid of every owner reference.
 IndexFunc indexByOwnerUid();
 // "namespace/name" of spec.billingGroupRef, its namespace defaulting to the object's own.
 IndexFunc indexByBillingGroupRef();
-// The three above under their names.
+// "namespace/name" of spec.projectRef (a project billing group's project, same namespace).
+IndexFunc indexByProjectRef();
+// The four above under their names.
 Indexers defaultIndexers();
 
 class Store {

@@ -69,6 +69,27 @@ TEST(StoreTest, DefaultIndexesByNamespaceBillingGroupAndOwner) {
   EXPECT_THAT(names(store.byIndex(kBillingGroupRefIndex, "a/h")), ::testing::ElementsAre("a/p1"));
 }
 
+TEST(StoreTest, ProjectRefIndexFindsTheGroupsBoundToAProject) {
+  Store store(defaultIndexers());
+  store.upsert(object(R"({"metadata":{"namespace":"a","name":"g1"},
+                          "spec":{"scope":"Project","projectRef":{"name":"web"}}})"));
+  store.upsert(object(R"({"metadata":{"namespace":"a","name":"g2"},
+                          "spec":{"scope":"Project","projectRef":{"name":"web"}}})"));
+  store.upsert(object(R"({"metadata":{"namespace":"b","name":"g3"},
+                          "spec":{"scope":"Project","projectRef":{"name":"web"}}})"));
+  store.upsert(object(R"({"metadata":{"namespace":"a","name":"shared"},
+                          "spec":{"scope":"Organization"}})"));
+  // The project is in the group's own namespace: b/g3 binds b/web, not a/web.
+  EXPECT_THAT(names(store.byIndex(kProjectRefIndex, "a/web")),
+              ::testing::ElementsAre("a/g1", "a/g2"));
+  EXPECT_THAT(names(store.byIndex(kProjectRefIndex, "b/web")), ::testing::ElementsAre("b/g3"));
+  // Rebinding moves the entry.
+  store.upsert(object(R"({"metadata":{"namespace":"a","name":"g2"},
+                          "spec":{"scope":"Project","projectRef":{"name":"api"}}})"));
+  EXPECT_THAT(names(store.byIndex(kProjectRefIndex, "a/web")), ::testing::ElementsAre("a/g1"));
+  EXPECT_THAT(names(store.byIndex(kProjectRefIndex, "a/api")), ::testing::ElementsAre("a/g2"));
+}
+
 TEST(StoreTest, PluggableIndexAddedLaterCoversExistingObjects) {
   Store store;
   store.upsert(object(R"({"metadata":{"namespace":"a","name":"x","labels":{"tier":"gold"}}})"));
