@@ -54,7 +54,7 @@ runtime::ReconcileOutcome BillingGroupReconciler::reconcile(const runtime::Reque
     }
   }
 
-  const domain::Snapshot snapshot = snapshotFromCaches(deps_.caches);
+  const domain::Snapshot snapshot = snapshotForBillingGroup(deps_.caches, request.ns, request.name);
   const domain::SnapshotIndex index(snapshot);
   const domain::Timestamp now = deps_.now();
   domain::BillingGroupPlan plan = domain::planBillingGroup(index, group, now);

@@ -54,7 +54,7 @@ runtime::ReconcileOutcome ProjectReconciler::reconcile(const runtime::Request& r
     project = codec::decodeProject(object).value;
   }
 
-  const domain::Snapshot snapshot = snapshotFromCaches(deps_.caches);
+  const domain::Snapshot snapshot = snapshotForProject(deps_.caches, request.ns, request.name);
   const domain::SnapshotIndex index(snapshot);
   const domain::Timestamp now = deps_.now();
   domain::ProjectPlan plan = domain::planProject(index, project, {now, options_.defaultCurrency});
@@ -220,7 +220,8 @@ runtime::ReconcileOutcome ProjectReconciler::finalize(const web::json::value& ob
                                                       domain::Project project,
                                                       const runtime::Logger& log) {
   if (!detail::hasFinalizer(project.metadata, kProjectFinalizer)) return runtime::Result{};
-  const domain::Snapshot snapshot = snapshotFromCaches(deps_.caches);
+  const domain::Snapshot snapshot =
+      snapshotForProject(deps_.caches, project.metadata.ns, project.metadata.name);
   const domain::SnapshotIndex index(snapshot);
 
   // R5: the project's own billing groups go with it (the owner reference does the same for the
