@@ -26,15 +26,22 @@ namespace {
 // configuration's failurePolicy decides, rather than judging a change against an empty cluster.
 class CacheSnapshotSource final : public webhook::SnapshotSource {
  public:
-  CacheSnapshotSource(const runtime::Manager& manager, reconcilers::Caches caches)
-      : manager_(manager), caches_(caches) {}
+  CacheSnapshotSource(const runtime::Manager& manager, kube::Client& client,
+                      reconcilers::Caches caches)
+      : manager_(manager), client_(client), caches_(caches) {}
   std::expected<domain::Snapshot, std::string> snapshot() const override {
     if (!manager_.cachesSynced()) return std::unexpected("informer caches not synced yet");
     return reconcilers::snapshotFromCaches(caches_);
   }
+  // A Namespace the cache has not seen yet (created a moment ago): one live GET.
+  std::expected<std::optional<domain::Namespace>, std::string> lookupNamespace(
+      const std::string& name) const override {
+    return webhook::getNamespace(client_, name);
+  }
 
  private:
   const runtime::Manager& manager_;
+  kube::Client& client_;
   reconcilers::Caches caches_;
 };
 
@@ -91,7 +98,7 @@ std::expected<void, std::string> startWebhook(runtime::Manager& manager,
                                    &manager.informer(reconcilers::billingGroupsResource()).store(),
                                    &manager.informer(reconcilers::projectsResource()).store(),
                                    &manager.informer(reconcilers::invoicesResource()).store()};
-  auto source = std::make_shared<CacheSnapshotSource>(manager, caches);
+  auto source = std::make_shared<CacheSnapshotSource>(manager, manager.client(), caches);
   auto server = std::make_shared<webhook::WebhookServer>(std::move(serverOptions), *source);
   if (auto started = server->start(); !started) {
     return std::unexpected("webhook server: " + started.error());

@@ -135,6 +135,41 @@ std::optional<domain::Kind> billingKind(const AdmissionRequest& request) {
   return std::nullopt;
 }
 
+// The namespaces whose organization labels decide the written object: its own, and for a Project
+// the namespace of the group it references.
+std::vector<std::string> namespacesDeciding(const domain::Snapshot& after,
+                                            const domain::ObjectKey& key) {
+  std::vector<std::string> names{key.ns};
+  if (key.kind != domain::Kind::Project) return names;
+  for (const domain::Project& project : after.projects) {
+    if (project.key() == key && project.spec.billingGroupRef &&
+        !project.spec.billingGroupRef->ns.empty()) {
+      names.push_back(project.spec.billingGroupRef->ns);
+    }
+  }
+  return names;
+}
+
+// Adds to both snapshots the deciding Namespaces the source's copy lacks, read live (see
+// SnapshotSource::lookupNamespace): otherwise a Namespace applied together with its objects would
+// count as unlabelled, its own organization, until the cache catches up.
+std::expected<void, std::string> addMissingNamespaces(const SnapshotSource& source,
+                                                      const domain::ObjectKey& key,
+                                                      domain::Snapshot& before,
+                                                      domain::Snapshot& after) {
+  for (const std::string& name : namespacesDeciding(after, key)) {
+    const bool known = std::ranges::any_of(
+        before.namespaces, [&](const domain::Namespace& ns) { return ns.metadata.name == name; });
+    if (known || name.empty()) continue;
+    auto found = source.lookupNamespace(name);
+    if (!found) return std::unexpected(found.error());
+    if (!*found) continue;
+    before.namespaces.push_back(**found);
+    after.namespaces.push_back(**found);
+  }
+  return {};
+}
+
 std::expected<AdmissionResponse, ReviewError> reviewWrite(const AdmissionRequest& request,
                                                           domain::Kind kind,
                                                           const SnapshotSource& source,
@@ -156,6 +191,10 @@ std::expected<AdmissionResponse, ReviewError> reviewWrite(const AdmissionRequest
   }
   domain::Snapshot after = before;
   written.putInto(after);
+  if (auto added = addMissingNamespaces(source, written.key, before, after); !added) {
+    return std::unexpected(
+        ReviewError{500, "cannot read the cluster's billing objects: " + added.error()});
+  }
 
   domain::RuleOptions ruleOptions;
   ruleOptions.now = now;

@@ -46,4 +46,14 @@ std::expected<domain::Snapshot, std::string> ClientSnapshotSource::snapshot() co
   return snapshot;
 }
 
+std::expected<std::optional<domain::Namespace>, std::string> getNamespace(kube::Client& client,
+                                                                          const std::string& name) {
+  auto got = client.get(reconcilers::namespacesResource(), "", name);
+  if (!got) {
+    if (got.error().kind == kube::ErrorKind::NotFound) return std::nullopt;
+    return std::unexpected("reading Namespace " + name + ": " + got.error().describe());
+  }
+  return codec::decodeNamespace(*got).value;
+}
+
 }  // namespace billing::webhook

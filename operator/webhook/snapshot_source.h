@@ -4,6 +4,7 @@
 #pragma once
 
 #include <expected>
+#include <optional>
 #include <string>
 
 #include "operator/kube/client.h"
@@ -17,7 +18,19 @@ class SnapshotSource {
   // The objects as they are now, or why they could not be read (the webhook then answers 500 so
   // that the API server applies the webhook's failurePolicy).
   virtual std::expected<domain::Snapshot, std::string> snapshot() const = 0;
+  // A Namespace the snapshot lacks, read live, or nullopt when it does not exist. A cache may not
+  // have seen a Namespace created a moment ago (`kubectl apply` of a folder creates it right
+  // before its objects); judging those objects without its organization label would be wrong.
+  // Sources that read live anyway need not override this.
+  virtual std::expected<std::optional<domain::Namespace>, std::string> lookupNamespace(
+      const std::string& /*name*/) const {
+    return std::nullopt;
+  }
 };
+
+// Reads one Namespace with `client`: the live fallback of cache-backed sources.
+std::expected<std::optional<domain::Namespace>, std::string> getNamespace(kube::Client& client,
+                                                                          const std::string& name);
 
 // A fixed snapshot: unit tests, and callers that already hold the objects.
 class StaticSnapshotSource final : public SnapshotSource {

@@ -149,8 +149,7 @@ struct Answer {
   int errorStatus = 0;
 };
 
-Answer run(const value& request, const Snapshot& snapshot, domain::Timestamp now = kNow) {
-  StaticSnapshotSource source(snapshot);
+Answer runWith(const value& request, const SnapshotSource& source, domain::Timestamp now = kNow) {
   auto answered = review(request, source, now);
   Answer answer;
   if (!answered) {
@@ -182,6 +181,33 @@ Answer run(const value& request, const Snapshot& snapshot, domain::Timestamp now
   }
   return answer;
 }
+
+Answer run(const value& request, const Snapshot& snapshot, domain::Timestamp now = kNow) {
+  return runWith(request, StaticSnapshotSource(snapshot), now);
+}
+
+// A cache that lags: its snapshot lacks Namespaces that exist live (created a moment ago).
+class LaggingCacheSource final : public SnapshotSource {
+ public:
+  LaggingCacheSource(Snapshot cached, std::vector<Namespace> live)
+      : cached_(std::move(cached)), live_(std::move(live)) {}
+  std::expected<Snapshot, std::string> snapshot() const override { return cached_; }
+  std::expected<std::optional<Namespace>, std::string> lookupNamespace(
+      const std::string& name) const override {
+    lookups.push_back(name);
+    if (unreachable) return std::unexpected(std::string("connection refused"));
+    for (const Namespace& live : live_) {
+      if (live.metadata.name == name) return live;
+    }
+    return std::nullopt;
+  }
+  mutable std::vector<std::string> lookups;
+  bool unreachable = false;
+
+ private:
+  Snapshot cached_;
+  std::vector<Namespace> live_;
+};
 
 // A source that fails the test when it is read: requests that need no snapshot must not list.
 class UnreadableSource final : public SnapshotSource {
@@ -289,6 +315,43 @@ TEST(ReviewTest, AReferenceIntoAnUnknownNamespaceIsAnotherOrganization) {
   Answer answer = run(create(project("acme-web", "api", "shared", "not-yet")), cluster());
   EXPECT_FALSE(answer.allowed);
   EXPECT_THAT(answer.message, HasSubstr("code CrossOrganization"));
+}
+
+TEST(ReviewTest, ANamespaceTheCacheHasNotSeenYetIsReadLive) {
+  // `kubectl apply -f folder/` creates the labelled Namespace right before its Project; the
+  // cache may not have it yet, and without its label the project would look cross-organization.
+  const value request = create(project("acme-new", "api", "acme-main", "acme-billing"));
+  EXPECT_FALSE(run(request, cluster()).allowed) << "without the live read, another organization";
+
+  LaggingCacheSource source(cluster(), {ns("acme-new", "acme")});
+  Answer answer = runWith(request, source);
+  EXPECT_TRUE(answer.allowed) << answer.message;
+  EXPECT_THAT(source.lookups, ElementsAre("acme-new")) << "only the namespace the cache lacks";
+}
+
+TEST(ReviewTest, AReferencedNamespaceTheCacheHasNotSeenYetIsReadLive) {
+  Snapshot cached = cluster();
+  std::erase_if(cached.namespaces,
+                [](const Namespace& n) { return n.metadata.name == "acme-billing"; });
+  LaggingCacheSource source(cached, {ns("acme-billing", "acme")});
+  Answer answer = runWith(create(project("acme-web", "api", "acme-main", "acme-billing")), source);
+  EXPECT_TRUE(answer.allowed) << answer.message;
+  EXPECT_THAT(source.lookups, ElementsAre("acme-billing"));
+}
+
+TEST(ReviewTest, ANamespaceThatDoesNotExistLiveEitherStaysItsOwnOrganization) {
+  LaggingCacheSource source(cluster(), {});
+  Answer answer = runWith(create(project("acme-web", "api", "shared", "not-yet")), source);
+  EXPECT_FALSE(answer.allowed);
+  EXPECT_THAT(answer.message, HasSubstr("code CrossOrganization"));
+}
+
+TEST(ReviewTest, AFailedLiveNamespaceReadLetsTheFailurePolicyDecide) {
+  LaggingCacheSource source(cluster(), {});
+  source.unreachable = true;
+  Answer answer = runWith(create(project("acme-new", "api", "acme-main", "acme-billing")), source);
+  EXPECT_EQ(answer.errorStatus, 500);
+  EXPECT_THAT(answer.error, HasSubstr("connection refused"));
 }
 
 // ---- R2 credits, R3 project groups ----
