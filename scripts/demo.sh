@@ -112,11 +112,10 @@ cleanup() {
     for ((i = ${#pids[@]} - 1; i >= 0; i--)); do info "stopped ${names[$i]} (pid ${pids[$i]})"; done
   fi
   if [ -n "$work" ]; then
-    if [ "$status" -eq 0 ]; then
-      rm -rf "$work"
-    else
-      echo "demo: failed (exit $status); logs and state kept in $work" >&2
-    fi
+    case "$status" in
+      0 | 130 | 143) rm -rf "$work" ;;  # done, or stopped by the user: nothing to look into
+      *) echo "demo: failed (exit $status); logs and state kept in $work" >&2 ;;
+    esac
   fi
   exit "$status"
 }
@@ -164,14 +163,18 @@ wait_for() {
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# free_port VAR: sets VAR to a port nothing listens on now. Another program could take it before
-# ours binds it; the demo then fails with "address in use" in that log, and a rerun picks others.
+# free_port VAR: sets VAR to a port nothing listens on now. The ports come from below the kernel's
+# ephemeral range: a port there may be the local end of some outgoing connection (kubectl's, say),
+# which a listener cannot bind although nothing listens on it. Another program could still take
+# the port before ours binds it; the demo then fails with "address already in use" in that log.
 taken_ports=" "
 webhook_port="" ledger_port="" metrics_port="" health_port=""
+ephemeral_low="$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
+[ "$ephemeral_low" -gt 11024 ] 2>/dev/null || ephemeral_low=32768
 free_port() {
   local port
   for _ in $(seq 1 200); do
-    port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+    port=$((10000 + (RANDOM * 32768 + RANDOM) % (ephemeral_low - 10000)))
     case "$taken_ports" in *" $port "*) continue ;; esac
     if ! port_in_use "$port"; then
       taken_ports+="$port "
