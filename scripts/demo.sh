@@ -408,8 +408,9 @@ jq -r '"    Invoice \(.number) (\(.state)), \(.accountName // .accountId), organ
 echo
 {
   printf 'PROJECT\tSERVICE\tDESCRIPTION\tQUANTITY\tUNIT\tAMOUNT\n'
-  jq -r '.lines[] | [.project, .service, (.description // ""), (.quantity // ""), (.unit // ""),
-                     .amount] | @tsv' "$work/lines.json"
+  jq -r '.lines | sort_by(.project, .service)[] |
+         [.project, .service, (.description // ""), (.quantity // ""), (.unit // ""), .amount] |
+         @tsv' "$work/lines.json"
   printf '\t\t\t\t\t\n'
   "${kubectl[@]}" get invoice "$invoice" -n globex-ml -o json |
     jq -r '.status.projectTotals[] | ["total " + .project, "", "", "", "", .amount] | @tsv'
