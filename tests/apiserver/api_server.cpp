@@ -848,6 +848,10 @@ void ApiServer::create(const ResourceType& type, const RequestInfo& info, Contex
                         type.kind + "\" of the URL"));
     return;
   }
+  // Before any reference into the object is taken: adding a member may move the others, and a
+  // body without apiVersion or kind (kube accepts one) left `meta` dangling.
+  object["apiVersion"] = value::string(type.groupVersion());
+  object["kind"] = value::string(type.kind);
   value& meta = metadataOf(object);
   std::string bodyNs = stringAt(object, "metadata", "namespace");
   if (type.namespaced) {

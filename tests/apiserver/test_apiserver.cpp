@@ -208,6 +208,10 @@ void TestApiServer::handle(const common::HttpRequest& request, common::HttpRespo
 void TestApiServer::serveAdmin(const common::HttpRequest& request,
                                common::HttpResponseWriter& writer) {
   using web::json::value;
+  if (request.path == "/_test/requests" && request.method == "GET") {
+    sendJson(writer, 200, requests_.toJson());
+    return;
+  }
   if (request.path != "/_test/faults" || request.method != "POST") {
     ApiError error = resourceNotFound();
     sendJson(writer, error.code, error.status);
@@ -257,6 +261,8 @@ void TestApiServer::serveAdmin(const common::HttpRequest& request,
 void TestApiServer::installFaults() {
   api_->setRequestFilter(
       [this](const common::HttpRequest& request, const RequestInfo& info, const UserInfo& user) {
+        // Counted before faults decide: a refused request was still made.
+        requests_.record(user.name, requestVerb(request, info), info);
         return faults_.before(request, info, user);
       });
 }

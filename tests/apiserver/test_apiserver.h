@@ -18,6 +18,7 @@
 #include "common/tls.h"
 #include "tests/apiserver/api_server.h"
 #include "tests/apiserver/faults.h"
+#include "tests/apiserver/request_counter.h"
 
 namespace billing::apiserver {
 
@@ -63,6 +64,8 @@ class TestApiServer {
 
   ApiServer& api() { return *api_; }
   FaultInjector& faults() { return faults_; }
+  // Resource requests received so far (also GET /_test/requests).
+  const RequestCounter& requests() const { return requests_; }
 
   // One-shot faults.
   void dropWatches();         // end every watch stream
@@ -92,6 +95,7 @@ class TestApiServer {
   mutable std::mutex tokensMutex_;
   std::map<std::string, UserInfo> tokens_;
   FaultInjector faults_;
+  RequestCounter requests_;
   std::unique_ptr<ApiServer> api_;
   std::unique_ptr<common::HttpServer> http_;
   std::mutex lifecycleMutex_;
