@@ -188,8 +188,7 @@ free_port() {
 # ---- 1. dependencies and build --------------------------------------------------------------
 
 if [ -n "$build" ]; then
-  step "Installing dependencies and building (scripts/build.sh)"
-  scripts/install-deps.sh
+  step "Installing dependencies and building (scripts/build.sh, which runs scripts/install-deps.sh)"
   scripts/build.sh
 fi
 for binary in test-apiserver billing-ledger billing-operator; do
