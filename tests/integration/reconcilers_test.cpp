@@ -3,10 +3,10 @@
 // GitOps example is applied and the statuses, the default project group, and the memberships
 // recorded at the ledger are checked, then moves, deletions and organization changes.
 
-#include <algorithm>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "ledger/http_api.h"
 #include "ledger/service.h"
