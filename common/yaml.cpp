@@ -1055,6 +1055,19 @@ std::expected<std::vector<YamlDocument>, YamlError> parseYamlDocuments(std::stri
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // a UTF-8 byte order mark
   const std::string buffer(text);
   const SourceText source(buffer);
+  // go-yaml, and so kubectl, refuses text that is not UTF-8. yaml-cpp would pass such bytes into
+  // keys and strings, and from there into JSON reports that no JSON reader accepts.
+  for (std::size_t at = 0; at < buffer.size();) {
+    const std::size_t start = at;
+    if (!nextCodePoint(buffer, at)) {
+      static constexpr std::string_view kHex = "0123456789ABCDEF";
+      const auto byte = static_cast<unsigned char>(buffer[start]);
+      return std::unexpected(
+          YamlError{source.lineAt(start), source.columnAt(start),
+                    std::string("invalid UTF-8 (byte 0x") + kHex[byte >> 4] + kHex[byte & 0xF] +
+                        "): YAML must be UTF-8 encoded; save the file as UTF-8"});
+    }
+  }
   std::vector<YamlDocument> documents;
   std::optional<TreeBuilder> builder;  // outside the try: its error explains a later exception
   try {

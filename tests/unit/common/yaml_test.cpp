@@ -612,6 +612,19 @@ TEST(MalformedYaml, UnclosedQuotesAreFoundAfterMultiByteTextAndTags) {
   EXPECT_EQ(key.line, 2);
 }
 
+// Found by tests/fuzz (corpus/check/invalid-utf8-key.yaml): such bytes reached the JSON report
+// of `billing-operator check -o json`, which then did not parse.
+TEST(MalformedYaml, InvalidUtf8IsAnErrorAtItsByte) {
+  YamlError key = parseError("kind: Project\nspec:\n  cu\xff\xffrrency: EUR\n");
+  EXPECT_EQ(key.line, 3);
+  EXPECT_EQ(key.column, 5);
+  EXPECT_THAT(key.message, HasSubstr("UTF-8"));
+  EXPECT_THAT(key.message, HasSubstr("0xFF"));
+  EXPECT_EQ(parseError("a: \"\xc3\"\n").line, 1);        // a truncated sequence
+  EXPECT_EQ(parseError("a: \xed\xa0\x80\n").column, 4);  // an encoded surrogate
+  EXPECT_EQ(parseOne("name: caf\xc3\xa9\n").value.at("name").as_string(), "caf\xc3\xa9");
+}
+
 TEST(MalformedYaml, ClosedQuotesAcrossLinesAreFine) {
   YamlDocument document = parseOne("a: \"one\n  two\"\nb: 'x''y\n  z'\n");
   EXPECT_EQ(document.value.at("a").as_string(), "one two");
