@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Runs the libFuzzer targets of tests/fuzz (docs/reliability.md):
+#
+#   scripts/fuzz.sh [--seconds N] [TARGET...]
+#
+# Builds build-fuzz with clang 19 (-DBILLING_FUZZ=ON: libFuzzer + ASan + UBSan), then fuzzes
+# each TARGET (default: all of them) for N seconds (default 30; CI uses 20, run hours by hand).
+# The checked-in seeds (tests/fuzz/corpus/TARGET) are read, never written: what the fuzzer finds
+# goes to build-fuzz/fuzz-work/TARGET. A crash, leak, timeout or broken invariant fails the run
+# and leaves the input in build-fuzz/fuzz-artifacts/TARGET/; after the fix, copy it into the
+# corpus as a regression (the normal build replays every corpus file on each ctest run).
+# BILLING_JOBS sets the build parallelism (default: nproc).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+all_targets=(json yaml money codec check kubeconfig admission_review ledger_request)
+seconds=30
+targets=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds)
+      [ $# -ge 2 ] && [[ "$2" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: --seconds needs a positive number" >&2; exit 2; }
+      seconds=$2
+      shift 2
+      ;;
+    -h|--help)
+      sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    -*) echo "fuzz: unknown flag $1 (see --help)" >&2; exit 2 ;;
+    *)
+      if [[ " ${all_targets[*]} " != *" $1 "* ]]; then
+        echo "fuzz: unknown target '$1'; the targets are: ${all_targets[*]}" >&2
+        exit 2
+      fi
+      targets+=("$1")
+      shift
+      ;;
+  esac
+done
+[ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
+
+scripts/install-deps.sh
+dir=build-fuzz
+echo "+ configure $dir (clang++-19, BILLING_FUZZ=ON)"
+# -O1 with line tables only: fast to build, and enough for stacks with file:line.
+cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-19 \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DBILLING_FUZZ=ON >/dev/null
+SECONDS=0
+cmake --build "$dir" -j"${BILLING_JOBS:-$(nproc)}" --target "${targets[@]/#/fuzz_}"
+echo "fuzz: build took ${SECONDS}s"
+
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+failed=()
+for target in "${targets[@]}"; do
+  work="$dir/fuzz-work/$target"
+  artifacts="$dir/fuzz-artifacts/$target"
+  mkdir -p "$work" "$artifacts"
+  echo "+ fuzz $target for ${seconds}s"
+  # -timeout: one input taking 10 s is a hang worth reporting; -rss_limit_mb: a bounded parser
+  # must not need gigabytes; -max_len: manifests and requests are small, and long inputs only
+  # slow the search down.
+  if "$dir/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+       -max_len=16384 -print_final_stats=1 -artifact_prefix="$artifacts/" \
+       "$work" "tests/fuzz/corpus/$target" >"$dir/fuzz-work/$target.log" 2>&1; then
+    grep -E '^stat::number_of_executed_units|^Done' "$dir/fuzz-work/$target.log" | tr '\n' ' '
+    echo
+  else
+    echo "fuzz: $target FAILED; the end of its log ($dir/fuzz-work/$target.log):"
+    tail -n 60 "$dir/fuzz-work/$target.log"
+    echo "fuzz: the input is in $artifacts/; reproduce with $dir/fuzz/fuzz_$target FILE"
+    failed+=("$target")
+  fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fuzz: failures in ${failed[*]}"
+  exit 1
+fi
+echo "fuzz: ${#targets[@]} targets, ${seconds}s each, no failure"
