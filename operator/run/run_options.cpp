@@ -20,9 +20,9 @@ Kubernetes access:
                                        service account, then ~/.kube/config
   --context NAME                       kubeconfig context (default: current-context)
   --namespace NS                       watch only this namespace (default: all namespaces)
-  --kube-api-qps N                     client-side rate limit, requests per second (default 20;
+  --kube-api-qps N                     client-side rate limit, requests per second (default 200;
                                        a negative value disables it)
-  --kube-api-burst N                   bursts above the rate limit (default 30)
+  --kube-api-burst N                   bursts above the rate limit (default 400)
 
 Leader election:
   --leader-elect                       elect a leader with a Lease so that only one replica
