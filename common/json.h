@@ -26,7 +26,8 @@ std::expected<web::json::value, std::string> parseJson(std::string_view text);
 
 // Compact JSON, object keys in stored order. Doubles use the shortest text that reads back to
 // the same value (0.1, not 0.10000000000000001); non-finite doubles, which JSON cannot carry,
-// are written as null.
+// are written as null. Strings must be UTF-8: each byte that is not part of a well-formed
+// sequence is written as \ufffd, as Go's encoding/json does, so the text is always valid JSON.
 std::string toJson(const web::json::value& value);
 
 // Like toJson, indented by two spaces per level, one member or element per line, no trailing

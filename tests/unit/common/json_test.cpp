@@ -97,6 +97,23 @@ TEST(ToJson, EscapesStrings) {
   EXPECT_EQ(parsed->as_string(), text);
 }
 
+// Found by tests/fuzz (corpus/ledger_request/invalid-utf8-method.txt): the ledger echoed a
+// method that was not UTF-8 into a problem+json body that no JSON reader accepted.
+TEST(ToJson, ReplacesBytesThatAreNotUtf8) {
+  EXPECT_EQ(toJson(value::string("a\xff-b")), "\"a\\ufffd-b\"");
+  EXPECT_EQ(toJson(value::string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80")),
+            "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+  EXPECT_EQ(toJson(value::string("\xc3")), "\"\\ufffd\"");                        // truncated
+  EXPECT_EQ(toJson(value::string("\xc0\xaf")), "\"\\ufffd\\ufffd\"");             // overlong
+  EXPECT_EQ(toJson(value::string("\xed\xa0\x80")), "\"\\ufffd\\ufffd\\ufffd\"");  // surrogate
+  std::string log;
+  appendJsonString(log, "id \x80");
+  EXPECT_EQ(log, "\"id \\ufffd\"");
+  auto parsed = parseJson(toJson(value::string("x\xfe\xff")));
+  ASSERT_TRUE(parsed.has_value()) << parsed.error();
+  EXPECT_EQ(parsed->as_string(), "x\xef\xbf\xbd\xef\xbf\xbd");
+}
+
 TEST(ToJson, WritesShortestDoubles) {
   EXPECT_EQ(toJson(value::number(0.1)), "0.1");
   EXPECT_EQ(toJson(value::number(-2.5e-10)), "-2.5e-10");
