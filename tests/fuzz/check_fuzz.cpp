@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -18,18 +19,24 @@
 
 namespace {
 
+// The temporary directory, in a trivially destructible buffer: the atexit handler that removes
+// it runs after the function-local statics below have been destroyed.
+std::array<char, 4096> temporaryDirectory{};
+
 // One file per process, rewritten for every input: the loader reads paths, not memory.
 const std::string& manifestPath() {
   static const std::string path = [] {
-    std::string pattern =
+    const std::string pattern =
         (std::filesystem::temp_directory_path() / "billing-fuzz-check.XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
+    if (pattern.size() >= temporaryDirectory.size()) {
+      billing::fuzz::invariantBroken("TMPDIR", "the temporary directory's path is too long");
+    }
+    std::copy(pattern.begin(), pattern.end(), temporaryDirectory.begin());
+    if (mkdtemp(temporaryDirectory.data()) == nullptr) {
       billing::fuzz::invariantBroken("mkdtemp", "cannot create a temporary directory");
     }
-    const std::string directory = pattern;
-    std::atexit(
-        [] { std::filesystem::remove_all(std::filesystem::path(manifestPath()).parent_path()); });
-    return directory + "/manifest.yaml";
+    std::atexit([] { std::filesystem::remove_all(temporaryDirectory.data()); });
+    return std::string(temporaryDirectory.data()) + "/manifest.yaml";
   }();
   return path;
 }
