@@ -12,6 +12,7 @@
 #include "common/tls.h"
 #include "common/yaml.h"
 #include "tests/apiserver/custom_resources.h"
+#include "tests/apiserver/events.h"
 #include "tests/apiserver/garbage_collector.h"
 #include "tests/apiserver/openapi.h"
 #include "tests/apiserver/patch.h"
@@ -187,8 +188,10 @@ bool immortalNamespace(const std::string& name) {
   return name == "default" || name == "kube-system" || name == "kube-public";
 }
 
-// An object as served at `type`'s version: objects are stored once, at the storage version.
+// An object as served at `type`'s version: objects are stored once, at the storage version
+// (Events of both APIs as core v1 Events, converted here for events.k8s.io).
 value servedAs(const ResourceType& type, value object) {
+  object = fromStorage(type, std::move(object));
   object["apiVersion"] = value::string(type.groupVersion());
   object["kind"] = value::string(type.kind);
   return object;
@@ -318,6 +321,8 @@ ApiServer::ApiServer(ApiServerOptions options)
     ns["status"]["phase"] = value::string("Active");
     store_->create("namespaces", ns);
   }
+  // A data dir written before both Event APIs shared one storage.
+  migrateEventStorage(*store_);
   // CRDs persisted in the data dir serve their resources again after a restart.
   for (const value& crd :
        store_->list("customresourcedefinitions.apiextensions.k8s.io", std::nullopt).items) {
@@ -586,7 +591,7 @@ void ApiServer::serveResource(const RequestInfo& info, Context& ctx) {
 }
 
 void ApiServer::get(const ResourceType& type, const RequestInfo& info, Context& ctx) {
-  auto object = store_->get(type.groupResource(), info.ns, info.name);
+  auto object = store_->get(storageResource(type), info.ns, info.name);
   if (!object) {
     ctx.fail(notFound(type, info.name));
     return;
@@ -671,7 +676,7 @@ void ApiServer::list(const ResourceType& type, const RequestInfo& info, Context&
   std::string lastKey;
   bool truncated = false;
   const std::uint64_t scanned =
-      store_->scan(type.groupResource(), ns, after, [&](const value& object) {
+      store_->scan(storageResource(type), ns, after, [&](const value& object) {
         if (!selector->matches(object)) return true;
         if (limit > 0 && items.size() >= limit) {
           truncated = true;
@@ -735,7 +740,7 @@ void ApiServer::watch(const ResourceType& type, const RequestInfo& info, Context
   const bool bookmarks = truthy(ctx.query("allowWatchBookmarks"));
 
   WatchFilter filter;
-  filter.resource = type.groupResource();
+  filter.resource = storageResource(type);
   if (type.namespaced && !info.ns.empty()) filter.ns = info.ns;
   auto sharedSelector = std::make_shared<ObjectSelector>(std::move(*selector));
   filter.matches = [sharedSelector](const value& object) {
@@ -921,15 +926,15 @@ void ApiServer::create(const ResourceType& type, const RequestInfo& info, Contex
     return;
   }
   if (ctx.dryRun) {
-    auto existing = store_->get(type.groupResource(), info.ns, name);
+    auto existing = store_->get(storageResource(type), info.ns, name);
     if (existing) {
       ctx.fail(alreadyExists(type, name));
       return;
     }
-    ctx.send(201, *admitted);
+    ctx.send(201, servedAs(type, *admitted));
     return;
   }
-  auto stored = store_->create(type.groupResource(), *admitted);
+  auto stored = store_->create(storageResource(type), toStorage(type, *admitted));
   if (!stored) {
     ctx.fail(alreadyExists(type, name));
     return;
@@ -959,7 +964,7 @@ void ApiServer::update(const ResourceType& type, const RequestInfo& info, Contex
 
 void ApiServer::patch(const ResourceType& type, const RequestInfo& info, Context& ctx) {
   for (int attempt = 0; attempt < kUpdateAttempts; ++attempt) {
-    auto current = store_->get(type.groupResource(), info.ns, info.name);
+    auto current = store_->get(storageResource(type), info.ns, info.name);
     if (!current) {
       ctx.fail(notFound(type, info.name));
       return;
@@ -1004,12 +1009,13 @@ bool ApiServer::replace(const ResourceType& type, const RequestInfo& info, Conte
     return true;
   }
   for (int attempt = 0; attempt < kUpdateAttempts; ++attempt) {
-    auto stored = store_->get(type.groupResource(), info.ns, info.name);
+    auto stored = store_->get(storageResource(type), info.ns, info.name);
     if (!stored) {
       ctx.fail(notFound(type, info.name));
       return true;
     }
-    const value& current = *stored;
+    // As `type` serves it: an events.k8s.io update is prepared and reviewed in that API's form.
+    const value current = fromStorage(type, *stored);
     const std::string currentRv = stringAt(current, "metadata", "resourceVersion");
     if (!requestedRv.empty() && requestedRv != currentRv) {
       if (retryable) return false;
@@ -1039,15 +1045,16 @@ bool ApiServer::replace(const ResourceType& type, const RequestInfo& info, Conte
     const value& newMeta = admitted->at("metadata");
     const bool completesDeletion =
         newMeta.has_field("deletionTimestamp") && stringList(field(newMeta, "finalizers")).empty();
-    if (ctx.dryRun || *admitted == current) {
+    value toStore = toStorage(type, *admitted);
+    if (ctx.dryRun || toStore == *stored) {
       // No-op updates do not bump resourceVersion.
       ctx.send(200, servedAs(type, ctx.dryRun ? *admitted : current));
       return true;
     }
     auto expected = parseRevision(currentRv);
     auto written = completesDeletion
-                       ? store_->remove(type.groupResource(), info.ns, info.name, expected)
-                       : store_->update(type.groupResource(), *admitted, expected);
+                       ? store_->remove(storageResource(type), info.ns, info.name, expected)
+                       : store_->update(storageResource(type), std::move(toStore), expected);
     if (!written) {
       if (written.error() == StoreError::Conflict && requestedRv.empty()) continue;
       if (written.error() == StoreError::Conflict && retryable) return false;
@@ -1161,7 +1168,7 @@ std::expected<value, ApiError> ApiServer::deleteObject(
     }
   }
   for (int attempt = 0; attempt < kUpdateAttempts; ++attempt) {
-    auto stored = store_->get(type.groupResource(), ns, name);
+    auto stored = store_->get(storageResource(type), ns, name);
     if (!stored) return std::unexpected(notFound(type, name));
     const value& current = *stored;
     const value& meta = current.at("metadata");
@@ -1178,9 +1185,9 @@ std::expected<value, ApiError> ApiServer::deleteObject(
                    "Precondition failed: ResourceVersion in precondition: " + preconditionRv +
                        ", ResourceVersion in object meta: " + currentRv));
     }
-    if (auto refused = runWebhooks(
-            admissionAttributes(type, "", "DELETE", ns, name, value::null(), current, user, dryRun),
-            warnings)) {
+    if (auto refused = runWebhooks(admissionAttributes(type, "", "DELETE", ns, name, value::null(),
+                                                       fromStorage(type, current), user, dryRun),
+                                   warnings)) {
       return std::unexpected(*refused);
     }
     auto finalizers = stringList(field(meta, "finalizers"));
@@ -1214,9 +1221,9 @@ std::expected<value, ApiError> ApiServer::deleteObject(
     if (dryRun) return servedAs(type, next);
     auto expected = parseRevision(currentRv);
     std::expected<value, StoreError> written =
-        deleteNow         ? store_->remove(type.groupResource(), ns, name, expected)
+        deleteNow         ? store_->remove(storageResource(type), ns, name, expected)
         : next == current ? std::expected<value, StoreError>(current)
-                          : store_->update(type.groupResource(), next, expected);
+                          : store_->update(storageResource(type), next, expected);
     if (!written) {
       if (written.error() == StoreError::Conflict) continue;
       return std::unexpected(notFound(type, name));
@@ -1294,7 +1301,7 @@ void ApiServer::removeCollection(const ResourceType& type, const RequestInfo& in
   const value& options = *parsedOptions;
   std::optional<std::string> ns;
   if (type.namespaced && !info.ns.empty()) ns = info.ns;
-  auto result = store_->list(type.groupResource(), ns);
+  auto result = store_->list(storageResource(type), ns);
   std::vector<value> deleted;
   for (const value& object : result.items) {
     if (!selector->matches(object)) continue;

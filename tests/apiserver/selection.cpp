@@ -2,6 +2,7 @@
 
 #include "common/json.h"
 #include "common/tls.h"
+#include "tests/apiserver/events.h"
 
 namespace billing::apiserver {
 
@@ -9,6 +10,7 @@ using web::json::value;
 
 FieldSelectorSupport fieldSelectorSupport(const ResourceType& type) {
   if (type.custom()) return FieldSelectorSupport::customResource(type.namespaced);
+  if (isEventResource(type)) return eventFieldSelectorSupport(type);
   if (type.group.empty()) {
     if (type.plural == "configmaps" || type.plural == "services" ||
         type.plural == "serviceaccounts" || type.plural == "endpoints") {
@@ -17,22 +19,6 @@ FieldSelectorSupport fieldSelectorSupport(const ResourceType& type) {
     FieldSelectorSupport support = FieldSelectorSupport::schemeDefault();
     if (type.plural == "secrets") support.fields.push_back("type");
     if (type.plural == "namespaces") support.fields.push_back("status.phase");
-    if (type.plural == "events") {
-      for (const char* f :
-           {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-            "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
-            "involvedObject.fieldPath", "reason", "reportingComponent", "type"}) {
-        support.fields.push_back(f);
-      }
-    }
-    return support;
-  }
-  if (type.group == "events.k8s.io") {
-    FieldSelectorSupport support = FieldSelectorSupport::schemeDefault();
-    for (const char* f : {"regarding.kind", "regarding.namespace", "regarding.name",
-                          "regarding.uid", "reason", "reportingController", "type"}) {
-      support.fields.push_back(f);
-    }
     return support;
   }
   FieldSelectorSupport support = FieldSelectorSupport::schemeDefault();
@@ -53,13 +39,24 @@ std::expected<ObjectSelector, std::string> ObjectSelector::parse(const ResourceT
   if (auto unsupported = unsupportedField(*fields, selector.support_)) {
     return std::unexpected(*unsupported);
   }
+  // Both Event APIs are selected on the stored core v1 Event: events.k8s.io labels are renamed
+  // to core's, as kube's field label conversion does.
+  selector.events_ = isEventResource(type);
+  if (selector.events_) {
+    for (FieldRequirement& requirement : fields->requirements) {
+      requirement.field = coreEventFieldLabel(requirement.field);
+    }
+  }
   selector.fields_ = std::move(*fields);
   return selector;
 }
 
 bool ObjectSelector::matches(const value& object) const {
   if (!labels_.empty() && !apiserver::matches(labels_, labelsOf(object))) return false;
-  if (!fields_.empty() && !apiserver::matches(fields_, fieldsOf(object, support_))) return false;
+  if (!fields_.empty() && !apiserver::matches(fields_, events_ ? eventSelectableFields(object)
+                                                               : fieldsOf(object, support_))) {
+    return false;
+  }
   return true;
 }
 

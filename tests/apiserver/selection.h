@@ -19,6 +19,7 @@ class ObjectSelector {
   static std::expected<ObjectSelector, std::string> parse(const ResourceType& type,
                                                           const std::string& labelSelector,
                                                           const std::string& fieldSelector);
+  // `object` as stored (Events: core v1, whichever API the selector was parsed for).
   bool matches(const web::json::value& object) const;
   bool empty() const { return labels_.empty() && fields_.empty(); }
 
@@ -26,6 +27,7 @@ class ObjectSelector {
   Selector labels_;
   FieldSelector fields_;
   FieldSelectorSupport support_;
+  bool events_ = false;  // fields come from eventSelectableFields (events.h)
 };
 
 // The fields a kind can be selected on, and how kube words an unsupported one.

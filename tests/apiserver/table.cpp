@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "common/json.h"
+#include "tests/apiserver/events.h"
 
 namespace billing::apiserver {
 namespace {
@@ -284,6 +285,7 @@ value tableFor(const ResourceType& type, const std::vector<value>& items, std::u
   table["apiVersion"] = value::string("meta.k8s.io/v1");
   table["metadata"]["resourceVersion"] = value::string(std::to_string(revision));
   if (!continueToken.empty()) table["metadata"]["continue"] = value::string(continueToken);
+  if (isEventResource(type)) return eventTable(items, revision, continueToken, include);
 
   if (!type.custom()) {
     if (auto builtin = builtinColumns(type)) {

@@ -681,12 +681,12 @@ TEST_F(KubectlTest, EventsAndLeases) {
   EXPECT_THAT(lines(applied.out),
               ElementsAre("event/shared.1 created", "event.events.k8s.io/shared.2 created",
                           "lease.coordination.k8s.io/billing-operator-leader created"));
-  // Both APIs serve the events; core ones can be selected by the object they are about.
+  // Both APIs serve both events (one storage, as on a cluster), selectable by their object.
   CommandResult core = k({"get", "events", "--field-selector", "involvedObject.name=shared", "-o",
                           "jsonpath={.items[*].reason}"});
-  EXPECT_EQ(core.out, "Reconciled") << core;
+  EXPECT_EQ(core.out, "Reconciled InvoiceClosed") << core;
   CommandResult modern = k({"get", "events.v1.events.k8s.io", "-o", "jsonpath={.items[*].note}"});
-  EXPECT_EQ(modern.out, "invoice INV-1 finalized") << modern;
+  EXPECT_EQ(modern.out, "billing group is ready invoice INV-1 finalized") << modern;
   EXPECT_EQ(jsonpath("lease/billing-operator-leader", "{.spec.holderIdentity}"), "operator-0");
 }
 
