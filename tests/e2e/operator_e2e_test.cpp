@@ -104,10 +104,9 @@ std::string readyReason(const value& object) {
   return ::testing::AssertionFailure() << "not Ready:\n" << notReady;
 }
 
-// Events about one object, as the operator records them (events.k8s.io/v1). Read with that API
-// group explicitly: the test API server keeps core/v1 and events.k8s.io/v1 Events apart, so a
-// plain `kubectl get events` does not list them there (on a real cluster both APIs are views of
-// the same objects; see docs/testing.md).
+// Events about one object, as the operator records them (events.k8s.io/v1), read through that API
+// so that the fields are the operator's own (note, regarding). The test API server, like a
+// cluster, serves the same objects as core v1 Events too (docs/test-apiserver.md, "Events").
 std::vector<value> eventsFor(Environment& env, const std::string& ns, const std::string& name) {
   std::vector<value> found;
   auto result = env.kubectl({"get", "events.v1.events.k8s.io", "-n", ns, "-o", "json"});
