@@ -10,7 +10,7 @@ option(BILLING_FUZZ "Build the tests/fuzz targets as libFuzzer fuzzers (needs cl
 if(BILLING_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
     message(FATAL_ERROR "BILLING_FUZZ needs clang (libFuzzer is part of clang); configure with "
-                        "-DCMAKE_CXX_COMPILER=clang++-19 (scripts/install-deps.sh installs it), "
+                        "-DCMAKE_CXX_COMPILER=clang++-19 (scripts/install-deps.sh --with-fuzzing installs it), "
                         "or use scripts/fuzz.sh")
   endif()
   if(CMAKE_CXX_COMPILER_VERSION VERSION_LESS 19)

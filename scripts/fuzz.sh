@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 
-scripts/install-deps.sh
+scripts/install-deps.sh --with-fuzzing
 dir=build-fuzz
 echo "+ configure $dir (clang++-19, BILLING_FUZZ=ON)"
 # -O1 with line tables only: fast to build, and enough for stacks with file:line.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every build, test and runtime dependency from Debian 12's packages with apt-get.
 # Idempotent and quick when everything is present, so both Quick start commands call it.
+# --with-fuzzing adds clang and LLVM for the fuzzing and sanitizer scripts.
 set -euo pipefail
 
 packages=(
@@ -13,10 +14,15 @@ packages=(
   postgresql        # a throwaway server for the ledger's tests (scripts/with-postgres.sh)
   libgtest-dev libgmock-dev
   clang-format      # CI fails on formatting differences
-  clang-19 libclang-rt-19-dev  # libFuzzer (scripts/fuzz.sh); clang < 19 lacks std::expected
-  llvm-19           # llvm-symbolizer: sanitizer reports with file:line
   curl jq bsdextrautils  # scripts/demo.sh: the ledger's REST API, JSON, column for tables
 )
+# Only for scripts/fuzz.sh and scripts/sanitize.sh (about 1 GB): not on every Quick start.
+if [ "${1:-}" = "--with-fuzzing" ]; then
+  packages+=(
+    clang-19 libclang-rt-19-dev  # libFuzzer; clang < 19 lacks std::expected with libstdc++ 12
+    llvm-19                      # llvm-symbolizer: sanitizer reports with file:line
+  )
+fi
 
 missing=()
 for package in "${packages[@]}"; do

@@ -69,7 +69,7 @@ case "$mode" in
   *) usage ;;
 esac
 
-scripts/install-deps.sh
+scripts/install-deps.sh --with-fuzzing
 echo "+ configure $dir (BILLING_SANITIZE=$sanitize)"
 # -O1 -g1: what the sanitizers recommend (fast enough, stacks with file:line) at about half the
 # compile time of -O2 -g (common/yaml.cpp with ASan+UBSan: 6.1 s instead of 12.0 s of CPU),
