@@ -1,10 +1,15 @@
 #include "common/http_client.h"
 
 #include <arpa/inet.h>
+#include <openssl/ssl.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <map>
+#include <mutex>
+#include <vector>
 
 #include "common/net_stream.h"
 
@@ -28,6 +33,13 @@ bool hasControlOrSpace(std::string_view text) {
 }
 
 std::uint16_t defaultPort(std::string_view scheme) { return scheme == "https" ? 443 : 80; }
+
+// An idle keep-alive connection has nothing to read: readable bytes (a TLS close_notify, a 408)
+// or a hang-up mean the server is closing it.
+bool idleConnectionUsable(const net::SocketStream& socket) {
+  pollfd entry{socket.fd(), POLLIN | POLLRDHUP, 0};
+  return ::poll(&entry, 1, 0) == 0;
+}
 
 // The body framing of a response (RFC 9112 section 6.3).
 enum class Framing { kNone, kChunked, kLength, kUntilClose };
@@ -104,22 +116,128 @@ struct HttpClient::Impl {
     }
   }
 
+  // What one request/response exchange on a connection left behind.
+  struct Exchange {
+    std::expected<StreamEnd, std::string> result;
+    // The connection failed before any byte of a response arrived (the server had closed an idle
+    // keep-alive connection): the server never saw this request, so it may be sent again.
+    bool stale = false;
+    // The response was read to its end and nothing says the connection ends: it may carry the
+    // next request.
+    bool reusable = false;
+  };
+
   std::expected<StreamEnd, std::string> perform(
       std::string_view method, std::string_view url, const HttpHeaders& headers,
       std::string_view body, const std::function<bool(int, const HttpHeaders&)>& onHeaders,
       const std::function<bool(std::string_view)>& onData, const std::stop_token& stop,
-      bool bodyHasDeadline) const;
+      bool bodyHasDeadline, bool keepAlive) const;
+
+  std::expected<std::unique_ptr<net::SocketStream>, std::string> connect(
+      const HttpUrl& target, const std::string& where, net::Deadline overall,
+      const std::stop_token& stop) const;
+
+  Exchange exchange(net::SocketStream& socket, std::string_view method, const HttpUrl& target,
+                    const HttpHeaders& headers, std::string_view body,
+                    const std::function<bool(int, const HttpHeaders&)>& onHeaders,
+                    const std::function<bool(std::string_view)>& onData,
+                    const std::stop_token& stop, net::Deadline overall, bool bodyHasDeadline,
+                    bool keepAlive) const;
+
+  // The idle connection pool: the most recently used connection first (it is the least likely to
+  // have been closed by the server's idle timeout).
+  std::unique_ptr<net::SocketStream> takeIdle(const std::string& key) const;
+  void putIdle(const std::string& key, std::unique_ptr<net::SocketStream> socket) const;
 
   Options options;
   tls_internal::SslCtxPtr tlsContext;
   std::string tlsError;
+
+  struct IdleConnection {
+    std::unique_ptr<net::SocketStream> socket;
+    Clock::time_point since;
+  };
+  mutable std::mutex poolMutex;
+  mutable std::map<std::string, std::vector<IdleConnection>> idle;
 };
+
+std::unique_ptr<net::SocketStream> HttpClient::Impl::takeIdle(const std::string& key) const {
+  std::vector<std::unique_ptr<net::SocketStream>> expired;  // closed outside the lock
+  std::unique_ptr<net::SocketStream> found;
+  {
+    std::lock_guard lock(poolMutex);
+    auto entry = idle.find(key);
+    if (entry == idle.end()) return nullptr;
+    auto& connections = entry->second;
+    const auto now = Clock::now();
+    while (!connections.empty() && !found) {
+      IdleConnection candidate = std::move(connections.back());
+      connections.pop_back();
+      // A connection the server has closed (or is about to close) would fail the request.
+      if (now - candidate.since >= options.idleConnectionTimeout ||
+          !idleConnectionUsable(*candidate.socket)) {
+        expired.push_back(std::move(candidate.socket));
+      } else {
+        found = std::move(candidate.socket);
+      }
+    }
+  }
+  return found;
+}
+
+void HttpClient::Impl::putIdle(const std::string& key,
+                               std::unique_ptr<net::SocketStream> socket) const {
+  // Bytes already waiting after a complete response: the server sent something we cannot
+  // attribute to a request.
+  if (socket->ssl() != nullptr && SSL_pending(socket->ssl()) > 0) return;
+  std::unique_ptr<net::SocketStream> surplus;
+  std::lock_guard lock(poolMutex);
+  auto& connections = idle[key];
+  if (connections.size() >= options.maxIdleConnections) {
+    // Keep the fresher one: drop the connection idle the longest.
+    surplus = std::move(connections.front().socket);
+    connections.erase(connections.begin());
+  }
+  connections.push_back({std::move(socket), Clock::now()});
+}
+
+std::expected<std::unique_ptr<net::SocketStream>, std::string> HttpClient::Impl::connect(
+    const HttpUrl& target, const std::string& where, net::Deadline overall,
+    const std::stop_token& stop) const {
+  const auto connectTimeout = std::min(options.connectTimeout, options.requestTimeout);
+  auto connected =
+      net::connectTcp(target.host, target.port, std::min(*overall, Clock::now() + connectTimeout));
+  if (!connected) {
+    if (connected.error().kind == IoError::Kind::kTimeout) {
+      return std::unexpected("timeout after " + formatDuration(connectTimeout) + " connecting to " +
+                             where);
+    }
+    return std::unexpected(connected.error().message);
+  }
+  if (!target.tls()) return std::move(*connected);
+  net::SocketStream& socket = **connected;
+  std::stop_callback cancel(stop, [&socket] { socket.interrupt(); });
+  const TlsClientConfig defaults;
+  const TlsClientConfig& tls = options.tls ? *options.tls : defaults;
+  std::string serverName = tls.serverName.empty() ? target.host : tls.serverName;
+  auto handshake =
+      socket.connectTls(tlsContext.get(), serverName, !tls.insecureSkipVerify, overall);
+  if (!handshake) {
+    if (handshake.error().kind == IoError::Kind::kTimeout) {
+      return std::unexpected("timeout after " + formatDuration(options.requestTimeout) +
+                             " during the TLS handshake with " + where);
+    }
+    if (stop.stop_requested()) return std::unexpected(std::string());
+    return std::unexpected("TLS handshake with " + where + ": " + handshake.error().message);
+  }
+  return std::move(*connected);
+}
 
 std::expected<HttpClient::StreamEnd, std::string> HttpClient::Impl::perform(
     std::string_view method, std::string_view url, const HttpHeaders& headers,
     std::string_view body, const std::function<bool(int, const HttpHeaders&)>& onHeaders,
     const std::function<bool(std::string_view)>& onData, const std::stop_token& stop,
-    bool bodyHasDeadline) const {
+    bool bodyHasDeadline, bool keepAlive) const {
   auto fail = [&](const std::string& cause) {
     return std::unexpected(std::string(method) + " " + std::string(url) + ": " + cause);
   };
@@ -133,47 +251,61 @@ std::expected<HttpClient::StreamEnd, std::string> HttpClient::Impl::perform(
   if (target.tls() && !tlsContext) return fail("TLS configuration: " + tlsError);
   if (stop.stop_requested()) return StreamEnd::kCancelled;
 
-  const auto started = Clock::now();
-  const Deadline overall = started + options.requestTimeout;
-  const auto connectTimeout = std::min(options.connectTimeout, options.requestTimeout);
+  const Deadline overall = Clock::now() + options.requestTimeout;
   std::string where = target.hostHeader();
   if (target.port == defaultPort(target.scheme)) where += ":" + std::to_string(target.port);
+  keepAlive = keepAlive && options.maxIdleConnections > 0;
+  const std::string poolKey = target.scheme + "://" + where;
 
-  auto connected = net::connectTcp(target.host, target.port, started + connectTimeout);
-  if (!connected) {
-    if (connected.error().kind == IoError::Kind::kTimeout) {
-      return fail("timeout after " + formatDuration(connectTimeout) + " connecting to " + where);
+  // A pooled connection may turn out to have been closed by the server just before we used it;
+  // then the request goes once more, on a new connection (the server never saw it).
+  for (bool mayReuse = keepAlive;; mayReuse = false) {
+    std::unique_ptr<net::SocketStream> socket = mayReuse ? takeIdle(poolKey) : nullptr;
+    const bool reused = socket != nullptr;
+    if (!socket) {
+      auto connected = connect(target, where, overall, stop);
+      if (!connected) {
+        if (stop.stop_requested()) return StreamEnd::kCancelled;
+        return fail(connected.error());
+      }
+      socket = std::move(*connected);
     }
-    return fail(connected.error().message);
+    Exchange done = exchange(*socket, method, target, headers, body, onHeaders, onData, stop,
+                             overall, bodyHasDeadline, keepAlive);
+    if (!done.result && done.stale && reused && !stop.stop_requested()) continue;
+    if (done.result && done.reusable && keepAlive) putIdle(poolKey, std::move(socket));
+    if (!done.result) return fail(done.result.error());
+    return done.result;
   }
-  net::SocketStream& socket = **connected;
+}
+
+HttpClient::Impl::Exchange HttpClient::Impl::exchange(
+    net::SocketStream& socket, std::string_view method, const HttpUrl& target,
+    const HttpHeaders& headers, std::string_view body,
+    const std::function<bool(int, const HttpHeaders&)>& onHeaders,
+    const std::function<bool(std::string_view)>& onData, const std::stop_token& stop,
+    net::Deadline overall, bool bodyHasDeadline, bool keepAlive) const {
+  Exchange outcome;
+  auto fail = [&](const std::string& cause) {
+    outcome.result = std::unexpected(cause);
+    return outcome;
+  };
+  auto done = [&](StreamEnd end) {
+    outcome.result = end;
+    return outcome;
+  };
   // Cancellation shuts the socket down, which wakes whatever call is blocked on it.
   std::stop_callback cancel(stop, [&socket] { socket.interrupt(); });
 
   // Describes a failed read or write; cancellation is not a failure.
-  auto ioFailure = [&](const IoError& error,
-                       std::string_view during) -> std::expected<StreamEnd, std::string> {
-    if (stop.stop_requested()) return StreamEnd::kCancelled;
+  auto ioFailure = [&](const IoError& error, std::string_view during) {
+    if (stop.stop_requested()) return done(StreamEnd::kCancelled);
     if (error.kind == IoError::Kind::kTimeout) {
       return fail("timeout after " + formatDuration(options.requestTimeout) + " " +
                   std::string(during));
     }
     return fail(error.message + " (" + std::string(during) + ")");
   };
-
-  if (target.tls()) {
-    const TlsClientConfig defaults;
-    const TlsClientConfig& tls = options.tls ? *options.tls : defaults;
-    std::string serverName = tls.serverName.empty() ? target.host : tls.serverName;
-    auto handshake =
-        socket.connectTls(tlsContext.get(), serverName, !tls.insecureSkipVerify, overall);
-    if (!handshake) {
-      if (handshake.error().kind == IoError::Kind::kTimeout || stop.stop_requested()) {
-        return ioFailure(handshake.error(), "during the TLS handshake with " + where);
-      }
-      return fail("TLS handshake with " + where + ": " + handshake.error().message);
-    }
-  }
 
   std::string message = std::string(method) + " " + target.target + " HTTP/1.1\r\n";
   message.append("Host: ").append(headers.get("Host").value_or(target.hostHeader())).append("\r\n");
@@ -190,7 +322,8 @@ std::expected<HttpClient::StreamEnd, std::string> HttpClient::Impl::perform(
   if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
     message.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
   }
-  message.append("Connection: close\r\n\r\n").append(body);
+  // HTTP/1.1 connections persist unless a side says otherwise.
+  message.append(keepAlive ? "\r\n" : "Connection: close\r\n\r\n").append(body);
   // A server may answer before reading everything (413) and close: read its answer anyway.
   auto sent = socket.writeAll(message, overall);
   if (!sent && sent.error().kind != IoError::Kind::kClosed) {
@@ -207,11 +340,16 @@ std::expected<HttpClient::StreamEnd, std::string> HttpClient::Impl::perform(
   };
 
   ResponseHead head;
+  bool anyResponseByte = false;
   while (true) {
     auto end = findHeaderBlockEnd(buffer);
     if (!end) {
       if (buffer.size() > options.maxResponseHeaderBytes) return fail("response head too large");
       if (auto got = readMore(overall); !got) {
+        if (got.error().kind == IoError::Kind::kClosed && !anyResponseByte &&
+            !stop.stop_requested()) {
+          outcome.stale = true;
+        }
         if (got.error().kind == IoError::Kind::kClosed && !sent) {
           return fail(sent.error().message + " (sending the request)");
         }
@@ -220,6 +358,7 @@ std::expected<HttpClient::StreamEnd, std::string> HttpClient::Impl::perform(
         }
         return ioFailure(got.error(), "waiting for the response");
       }
+      anyResponseByte = true;
       continue;
     }
     auto parsedHead = parseResponseHead(std::string_view(buffer).substr(0, *end));
@@ -232,7 +371,7 @@ std::expected<HttpClient::StreamEnd, std::string> HttpClient::Impl::perform(
     head = std::move(*parsedHead);
     break;
   }
-  if (!onHeaders(head.status, head.headers)) return StreamEnd::kStoppedByCallback;
+  if (!onHeaders(head.status, head.headers)) return done(StreamEnd::kStoppedByCallback);
 
   Framing framing = Framing::kUntilClose;
   std::uint64_t remaining = 0;
@@ -251,10 +390,18 @@ std::expected<HttpClient::StreamEnd, std::string> HttpClient::Impl::perform(
   }
   const Deadline bodyDeadline = bodyHasDeadline ? overall : Deadline();
   const char* const during = "reading the response body";
+  // Whether the connection may carry another request once this body has been read to its end
+  // with nothing after it (RFC 9112 section 9.3).
+  const bool persistent = sent.has_value() && head.minorVersion >= 1 && head.status != 101 &&
+                          !head.headers.hasToken("Connection", "close");
+  auto completed = [&] {
+    outcome.reusable = persistent && buffer.empty();
+    return done(StreamEnd::kCompleted);
+  };
 
   switch (framing) {
     case Framing::kNone:
-      return StreamEnd::kCompleted;
+      return completed();
     case Framing::kChunked: {
       ChunkedDecoder decoder;
       bool stopped = false;
@@ -266,8 +413,8 @@ std::expected<HttpClient::StreamEnd, std::string> HttpClient::Impl::perform(
         auto consumed = decoder.feed(buffer, deliver);
         if (!consumed) return fail("malformed chunked response body: " + consumed.error());
         buffer.erase(0, *consumed);
-        if (stopped) return StreamEnd::kStoppedByCallback;
-        if (decoder.done()) return StreamEnd::kCompleted;
+        if (stopped) return done(StreamEnd::kStoppedByCallback);
+        if (decoder.done()) return completed();
         if (auto got = readMore(bodyDeadline); !got) {
           if (got.error().kind == IoError::Kind::kClosed && !stop.stop_requested()) {
             return fail("the connection closed before the end of the response body");
@@ -282,11 +429,11 @@ std::expected<HttpClient::StreamEnd, std::string> HttpClient::Impl::perform(
         if (take > 0) {
           remaining -= take;
           if (!onData(std::string_view(buffer).substr(0, take))) {
-            return StreamEnd::kStoppedByCallback;
+            return done(StreamEnd::kStoppedByCallback);
           }
           buffer.erase(0, take);
         }
-        if (remaining == 0) return StreamEnd::kCompleted;
+        if (remaining == 0) return completed();
         if (auto got = readMore(bodyDeadline); !got) {
           if (got.error().kind == IoError::Kind::kClosed && !stop.stop_requested()) {
             return fail("the connection closed before the end of the response body");
@@ -297,18 +444,18 @@ std::expected<HttpClient::StreamEnd, std::string> HttpClient::Impl::perform(
     case Framing::kUntilClose:
       while (true) {
         if (!buffer.empty()) {
-          if (!onData(buffer)) return StreamEnd::kStoppedByCallback;
+          if (!onData(buffer)) return done(StreamEnd::kStoppedByCallback);
           buffer.clear();
         }
         if (auto got = readMore(bodyDeadline); !got) {
           if (got.error().kind == IoError::Kind::kClosed && !stop.stop_requested()) {
-            return StreamEnd::kCompleted;
+            return done(StreamEnd::kCompleted);
           }
           return ioFailure(got.error(), during);
         }
       }
   }
-  return StreamEnd::kCompleted;
+  return done(StreamEnd::kCompleted);
 }
 
 HttpClient::HttpClient(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -338,7 +485,7 @@ std::expected<HttpClientResponse, std::string> HttpClient::request(std::string_v
         response.body.append(data);
         return true;
       },
-      std::stop_token(), true);
+      std::stop_token(), true, true);
   if (!end) return std::unexpected(end.error());
   if (tooLarge) {
     return std::unexpected(std::string(method) + " " + std::string(url) +
@@ -351,7 +498,9 @@ std::expected<HttpClient::StreamEnd, std::string> HttpClient::stream(
     std::string_view method, std::string_view url, const HttpHeaders& headers,
     std::string_view body, const std::function<bool(int status, const HttpHeaders&)>& onHeaders,
     const std::function<bool(std::string_view data)>& onData, std::stop_token stop) const {
-  return impl_->perform(method, url, headers, body, onHeaders, onData, stop, false);
+  // A stream (a watch) holds its connection for as long as it runs; it never comes from or goes
+  // back to the pool.
+  return impl_->perform(method, url, headers, body, onHeaders, onData, stop, false, false);
 }
 
 }  // namespace billing::common

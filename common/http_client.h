@@ -2,8 +2,12 @@
 // control of TLS (client certificates, a caBundle as the only trust anchor, hostname checks) and
 // for streaming responses (watches) decoded chunk by chunk as they arrive. See docs/http.md.
 //
-// One connection per call, closed afterwards ("Connection: close" is sent): no pooling, so no
-// stale-connection retries either. Calls are thread-safe; an HttpClient may be shared.
+// Connections: by default one per call, closed afterwards ("Connection: close" is sent). With
+// maxIdleConnections > 0, request() keeps connections alive and reuses them (a TLS handshake costs
+// far more CPU than a small request); a request that finds its pooled connection closed by the
+// server before any byte of a response is sent once more on a new connection, as browsers, Go's
+// net/http and cpprestsdk do (the server never saw it). stream() always has a connection of its
+// own. Calls are thread-safe; an HttpClient may be shared.
 #pragma once
 
 #include <chrono>
@@ -32,6 +36,13 @@ struct HttpClientOptions {
   std::size_t maxResponseBodyBytes = 256 * 1024 * 1024;  // request() only
   std::size_t maxResponseHeaderBytes = 1024 * 1024;
   std::string userAgent = "billing-operator";  // unless the call sets User-Agent
+  // Keep-alive: how many idle connections request() keeps per scheme://host:port; 0 closes each
+  // connection after its call.
+  std::size_t maxIdleConnections = 0;
+  // An idle connection older than this is closed rather than reused: shorter than the idle
+  // timeouts of common servers (ours and Go's net/http: 90 s), so that the server rarely closes a
+  // connection just as a request goes out on it.
+  std::chrono::milliseconds idleConnectionTimeout{std::chrono::seconds(30)};
 };
 
 struct HttpClientResponse {

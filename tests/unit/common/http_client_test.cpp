@@ -494,5 +494,199 @@ TEST(HttpClientStream, StreamsOverTlsWithAClientCertificate) {
   EXPECT_EQ(body, "user=alice\ndone\n");
 }
 
+// ---- keep-alive (maxIdleConnections) ----
+
+HttpClientOptions pooled(std::optional<TlsClientConfig> tls = std::nullopt) {
+  HttpClientOptions options;
+  options.tls = std::move(tls);
+  options.maxIdleConnections = 4;
+  return options;
+}
+
+TEST(HttpClientKeepAlive, SequentialRequestsShareOneConnection) {
+  std::mutex mutex;
+  std::vector<std::string> connectionHeaders;
+  auto server = startServer({}, [&](const HttpRequest& request, HttpResponseWriter& writer) {
+    {
+      std::lock_guard lock(mutex);
+      connectionHeaders.push_back(request.headers.get("Connection").value_or("(none)"));
+    }
+    writer.respond(200, {}, "hello " + request.path);
+  });
+  HttpClient client(pooled());
+  for (int i = 0; i < 10; ++i) {
+    auto response = client.request("GET", server->url() + "/n" + std::to_string(i));
+    ASSERT_TRUE(response.has_value()) << response.error();
+    EXPECT_EQ(response->body, "hello /n" + std::to_string(i));
+  }
+  EXPECT_EQ(server->acceptedConnections(), 1u);
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(connectionHeaders, std::vector<std::string>(10, "(none)"));
+}
+
+TEST(HttpClientKeepAlive, WithoutAPoolEveryCallHasItsOwnConnection) {
+  auto server = startServer({}, sayHello);
+  HttpClient client;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(client.request("GET", server->url() + "/"));
+  EXPECT_EQ(server->acceptedConnections(), 3u);
+}
+
+TEST(HttpClientKeepAlive, ChunkedAndEmptyBodiesLeaveTheConnectionReusable) {
+  auto server = startServer({}, [](const HttpRequest& request, HttpResponseWriter& writer) {
+    if (request.path == "/chunked") {
+      writer.startStream(200, {});
+      writer.writeChunk("a");
+      writer.writeChunk("b");
+      writer.endStream();
+    } else {
+      writer.respond(204, {}, "");
+    }
+  });
+  HttpClient client(pooled());
+  for (int i = 0; i < 3; ++i) {
+    auto chunked = client.request("GET", server->url() + "/chunked");
+    ASSERT_TRUE(chunked.has_value()) << chunked.error();
+    EXPECT_EQ(chunked->body, "ab");
+    auto empty = client.request("DELETE", server->url() + "/x");
+    ASSERT_TRUE(empty.has_value()) << empty.error();
+    EXPECT_EQ(empty->status, 204);
+  }
+  EXPECT_EQ(server->acceptedConnections(), 1u);
+}
+
+TEST(HttpClientKeepAlive, ConnectionCloseFromTheServerIsHonoured) {
+  auto server = startServer({}, [](const HttpRequest&, HttpResponseWriter& writer) {
+    writer.respond(200, {{"Connection", "close"}}, "bye");
+  });
+  HttpClient client(pooled());
+  for (int i = 0; i < 3; ++i) {
+    auto response = client.request("GET", server->url() + "/");
+    ASSERT_TRUE(response.has_value()) << response.error();
+    EXPECT_EQ(response->body, "bye");
+  }
+  EXPECT_EQ(server->acceptedConnections(), 3u);
+}
+
+TEST(HttpClientKeepAlive, AnIdleConnectionTheServerClosedIsNotUsed) {
+  HttpServerOptions options;
+  options.idleTimeout = std::chrono::milliseconds(1);
+  auto server = startServer(options, sayHello);
+  HttpClient client(pooled());
+  ASSERT_TRUE(client.request("GET", server->url() + "/"));
+  // Until the server has closed the first connection (its idle timeout), as seen from its side.
+  for (int i = 0; i < 1000 && server->openConnections() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(server->openConnections(), 0u);
+  auto again = client.request("POST", server->url() + "/", {}, "body");
+  ASSERT_TRUE(again.has_value()) << again.error();
+  EXPECT_EQ(again->body, "hello");
+  EXPECT_EQ(server->acceptedConnections(), 2u);
+}
+
+// Answers the first request of its first connection with a keep-alive response, then reads the
+// second request on it and closes without an answer (as a server whose idle timeout fires just
+// as the request arrives); every later connection gets "second". Counts connections and requests.
+class ClosesAfterFirstResponseServer {
+ public:
+  ClosesAfterFirstResponseServer() {
+    fd_ = listenOnLoopback(port_);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~ClosesAfterFirstResponseServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(fd_);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
+  int connections() const { return connections_.load(); }
+  int requests() const { return requests_.load(); }
+
+ private:
+  // Reads one request head (the tests send no bodies); false when the peer closed.
+  bool readRequest(int client, std::string& data) {
+    std::array<char, 4096> chunk{};
+    while (!findHeaderBlockEnd(data)) {
+      pollfd entry{client, POLLIN, 0};
+      if (::poll(&entry, 1, 10000) <= 0) return false;
+      ssize_t got = ::recv(client, chunk.data(), chunk.size(), 0);
+      if (got <= 0) return false;
+      data.append(chunk.data(), static_cast<std::size_t>(got));
+    }
+    data.erase(0, *findHeaderBlockEnd(data));
+    ++requests_;
+    return true;
+  }
+  void reply(int client, std::string_view body) {
+    std::string response = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+                           "\r\n\r\n" + std::string(body);
+    ::send(client, response.data(), response.size(), MSG_NOSIGNAL);
+  }
+  void serve() {
+    while (true) {
+      int client = ::accept(fd_, nullptr, nullptr);
+      if (client < 0) return;
+      const bool first = ++connections_ == 1;
+      std::string data;
+      if (first) {
+        if (readRequest(client, data)) reply(client, "first");
+        readRequest(client, data);
+      } else {
+        while (readRequest(client, data)) reply(client, "second");
+      }
+      ::close(client);
+    }
+  }
+
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+  std::atomic<int> connections_{0};
+  std::atomic<int> requests_{0};
+};
+
+TEST(HttpClientKeepAlive, ARequestLostToAClosingPooledConnectionIsSentAgainOnANewOne) {
+  ClosesAfterFirstResponseServer server;
+  HttpClient client(pooled());
+  auto first = client.request("GET", server.url());
+  ASSERT_TRUE(first.has_value()) << first.error();
+  EXPECT_EQ(first->body, "first");
+  auto second = client.request("GET", server.url());
+  ASSERT_TRUE(second.has_value()) << second.error();
+  EXPECT_EQ(second->body, "second");
+  EXPECT_EQ(server.connections(), 2);
+  EXPECT_EQ(server.requests(), 3);
+}
+
+TEST(HttpClientKeepAlive, AFreshConnectionClosedWithoutAnswerIsAnErrorNotARetry) {
+  CannedServer server("");  // reads the request, closes without a response
+  auto response = HttpClient(pooled()).request("GET", server.url("/"));
+  ASSERT_FALSE(response.has_value());
+  EXPECT_THAT(response.error(), HasSubstr("closed the connection without a response"));
+}
+
+TEST(HttpClientKeepAlive, ConcurrentCallersOverTlsEachGetAConnection) {
+  HttpServerOptions options;
+  options.tls = testing::serverTls(false);
+  auto server = startServer(options, sayHello);
+  HttpClient client(pooled(testing::clientTls(false)));
+  constexpr int kThreads = 6;
+  constexpr int kRequests = 25;
+  std::atomic<int> succeeded{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kRequests; ++i) {
+        auto response = client.request("GET", server->url() + "/");
+        if (response && response->body == "hello") ++succeeded;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(succeeded.load(), kThreads * kRequests);
+  // Never more connections than callers at once; far fewer than requests.
+  EXPECT_LE(server->acceptedConnections(), static_cast<std::size_t>(kThreads));
+}
+
 }  // namespace
 }  // namespace billing::common
