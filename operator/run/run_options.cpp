@@ -200,6 +200,17 @@ std::expected<RunOptions, std::string> parseRunArguments(std::span<const std::st
       return std::nullopt;
     };
   };
+  // A grace of zero is meaningful: close a period as soon as it ends.
+  auto durationOrZero = [](std::chrono::milliseconds& target) -> Setter {
+    return [&target](const std::string& value) -> std::optional<std::string> {
+      auto parsed = parseDuration(value);
+      if (!parsed || parsed->count() < 0) {
+        return "needs a positive duration or 0s, such as 1h or 15m, got " + inQuotes(value);
+      }
+      target = *parsed;
+      return std::nullopt;
+    };
+  };
   auto text = [](std::string& target, bool allowEmpty = false) -> Setter {
     return [&target, allowEmpty](const std::string& value) -> std::optional<std::string> {
       if (value.empty() && !allowEmpty) return std::string("needs a value");
@@ -260,7 +271,7 @@ std::expected<RunOptions, std::string> parseRunArguments(std::span<const std::st
       {"--ledger-url", text(options.ledgerUrl)},
       {"--ledger-token-file", path(options.ledgerTokenFile)},
       {"--ledger-ca-file", path(options.ledgerCaFile)},
-      {"--invoice-grace", duration(options.invoiceGrace)},
+      {"--invoice-grace", durationOrZero(options.invoiceGrace)},
       {"--invoice-retention", integer(options.invoiceRetention, 1, 100000)},
       {"--invoice-resync", duration(options.invoiceResync)},
       {"--log-format",

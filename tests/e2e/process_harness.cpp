@@ -200,15 +200,15 @@ bool ApiServerProcess::waitReady(std::chrono::milliseconds timeout) const {
 
 // ---- LedgerProcess ----
 
-LedgerProcess::LedgerProcess(const fs::path& dir) {
+LedgerProcess::LedgerProcess(const fs::path& dir, std::vector<std::string> databaseFlags) {
   const int port = freePort();
   url_ = "http://127.0.0.1:" + std::to_string(port);
-  process_ = std::make_unique<ManagedProcess>(
-      "billing-ledger",
-      std::vector<std::string>{binaryPath("billing-ledger").string(), "--listen",
-                               "127.0.0.1:" + std::to_string(port), "--database",
-                               "sqlite:" + (dir / "ledger.db").string(), "--no-auth"},
-      dir / "billing-ledger.log");
+  if (databaseFlags.empty())
+    databaseFlags = {"--database", "sqlite:" + (dir / "ledger.db").string()};
+  std::vector<std::string> argv = {binaryPath("billing-ledger").string(), "--listen",
+                                   "127.0.0.1:" + std::to_string(port), "--no-auth"};
+  argv.insert(argv.end(), databaseFlags.begin(), databaseFlags.end());
+  process_ = std::make_unique<ManagedProcess>("billing-ledger", argv, dir / "billing-ledger.log");
   process_->start();
 }
 
@@ -235,6 +235,27 @@ std::expected<value, std::string> LedgerProcess::get(const std::string& path) co
   }
   auto parsed = common::parseJson(response->body);
   if (!parsed) return std::unexpected("GET " + path + ": not JSON: " + response->body);
+  return *parsed;
+}
+
+std::expected<value, std::string> LedgerProcess::post(const std::string& path, const value& body,
+                                                      const std::string& idempotencyKey) const {
+  common::HttpClientOptions options;
+  options.connectTimeout = 2s;
+  options.requestTimeout = 5s;
+  common::HttpClient http(options);
+  auto response = http.request("POST", url_ + path,
+                               {{"Accept", "application/json"},
+                                {"Content-Type", "application/json"},
+                                {"Idempotency-Key", idempotencyKey}},
+                               common::toJson(body));
+  if (!response) return std::unexpected("POST " + path + ": " + response.error());
+  if (response->status != 200 && response->status != 201) {
+    return std::unexpected("POST " + path + ": " + std::to_string(response->status) + " " +
+                           response->body);
+  }
+  auto parsed = common::parseJson(response->body);
+  if (!parsed) return std::unexpected("POST " + path + ": not JSON: " + response->body);
   return *parsed;
 }
 
@@ -447,8 +468,11 @@ Environment::Environment(Options options) : options_(options) {
     webhookPort_ = freePort();
     serverOptions.serviceEndpoints.push_back(webhook_->serviceEndpoint(webhookPort_));
   }
+  serverOptions.extraFlags = options_.apiServerFlags;
   apiServer_ = std::make_unique<ApiServerProcess>(dir(), serverOptions);
-  if (options_.ledger) ledger_ = std::make_unique<LedgerProcess>(dir());
+  if (options_.ledger) {
+    ledger_ = std::make_unique<LedgerProcess>(dir(), options_.ledgerDatabaseFlags);
+  }
   kubectl_ = std::make_unique<Kubectl>(apiServer_->kubeconfig(), dir());
   if (!apiServer_->waitReady()) {
     startupError_ = "the test API server did not start:\n" + apiServer_->process().log();

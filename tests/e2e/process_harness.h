@@ -119,16 +119,23 @@ class ApiServerProcess {
   std::unique_ptr<ManagedProcess> process_;
 };
 
-// build/bin/billing-ledger on SQLite (`dir`/ledger.db), without authentication.
+// build/bin/billing-ledger without authentication, on SQLite (`dir`/ledger.db) unless
+// `databaseFlags` say otherwise (say {"--database", "postgres:...", "--postgres-schema", "s"}).
+// Restarting its process (kill(), start()) keeps the port and the database: the same ledger.
 class LedgerProcess {
  public:
-  explicit LedgerProcess(const fs::path& dir);
+  explicit LedgerProcess(const fs::path& dir, std::vector<std::string> databaseFlags = {});
   bool waitReady(std::chrono::milliseconds timeout = 15s) const;
   const std::string& url() const { return url_; }
   ManagedProcess& process() { return *process_; }
 
   // GET url()+path: the parsed JSON body of a 200, or an error naming the status and body.
   std::expected<web::json::value, std::string> get(const std::string& path) const;
+  // POST url()+path with a JSON body and an Idempotency-Key (as a metering system posts charges):
+  // the parsed body of a 200 or 201, or an error naming the status and the problem document.
+  std::expected<web::json::value, std::string> post(const std::string& path,
+                                                    const web::json::value& body,
+                                                    const std::string& idempotencyKey) const;
   // The memberships of a project ("namespace/name"), by start.
   std::expected<std::vector<web::json::value>, std::string> memberships(
       const std::string& project) const;
@@ -211,6 +218,10 @@ class Environment {
   struct Options {
     bool ledger = true;
     bool webhook = true;  // register the webhook served by the operators (same port for all)
+    // Appended to test-apiserver's command line (say {"--clock-offset", "-48h"}).
+    std::vector<std::string> apiServerFlags;
+    // The ledger's database flags (LedgerProcess); empty: SQLite in the test's directory.
+    std::vector<std::string> ledgerDatabaseFlags;
   };
   explicit Environment(Options options);
   explicit Environment() : Environment(Options{}) {}
