@@ -318,12 +318,86 @@ std::expected<void, ProtobufError> serviceAccountField(value& object, const Fiel
   return {};
 }
 
+// A message of string fields only, by field number: {1: "namespace", 2: "verb", ...}.
+std::expected<value, ProtobufError> stringMessage(
+    std::string_view message, const std::map<std::uint32_t, const char*>& names) {
+  auto fields = fieldsOf(message);
+  if (!fields) return std::unexpected(fields.error());
+  value out = value::object(true);
+  for (const Field& f : *fields) {
+    auto name = names.find(f.number);
+    if (name == names.end()) continue;
+    auto text = bytesOf(f);
+    if (!text) return std::unexpected(text.error());
+    setString(out, name->second, *text);
+  }
+  return out;
+}
+
+// TokenRequest (kubectl create token): spec 2 {audiences 1, boundObjectRef 3 {kind 1,
+// apiVersion 2, name 3, uid 4}, expirationSeconds 4}.
+std::expected<void, ProtobufError> tokenRequestField(value& object, const Field& field) {
+  if (field.number != 2) return {};
+  auto bytes = bytesOf(field);
+  if (!bytes) return std::unexpected(bytes.error());
+  auto inner = fieldsOf(*bytes);
+  if (!inner) return std::unexpected(inner.error());
+  value spec = value::object(true);
+  for (const Field& f : *inner) {
+    if (f.number == 1) {
+      if (auto added = addString(spec, "audiences", f); !added) return added;
+    } else if (f.number == 3) {
+      auto reference = bytesOf(f);
+      if (!reference) return std::unexpected(reference.error());
+      auto decoded =
+          stringMessage(*reference, {{1, "kind"}, {2, "apiVersion"}, {3, "name"}, {4, "uid"}});
+      if (!decoded) return std::unexpected(decoded.error());
+      spec["boundObjectRef"] = *decoded;
+    } else if (f.number == 4 && f.wireType == 0) {
+      spec["expirationSeconds"] = value::number(static_cast<std::int64_t>(f.varint));
+    }
+  }
+  object["spec"] = spec;
+  return {};
+}
+
+// SelfSubjectAccessReview (kubectl auth can-i): spec 2 {resourceAttributes 1 {namespace 1, verb
+// 2, group 3, version 4, resource 5, subresource 6, name 7}, nonResourceAttributes 2 {path 1,
+// verb 2}}.
+std::expected<void, ProtobufError> selfSubjectAccessReviewField(value& object, const Field& field) {
+  if (field.number != 2) return {};
+  auto bytes = bytesOf(field);
+  if (!bytes) return std::unexpected(bytes.error());
+  auto inner = fieldsOf(*bytes);
+  if (!inner) return std::unexpected(inner.error());
+  value spec = value::object(true);
+  for (const Field& f : *inner) {
+    if (f.number != 1 && f.number != 2) continue;
+    auto attributes = bytesOf(f);
+    if (!attributes) return std::unexpected(attributes.error());
+    auto decoded = f.number == 1 ? stringMessage(*attributes, {{1, "namespace"},
+                                                               {2, "verb"},
+                                                               {3, "group"},
+                                                               {4, "version"},
+                                                               {5, "resource"},
+                                                               {6, "subresource"},
+                                                               {7, "name"}})
+                                 : stringMessage(*attributes, {{1, "path"}, {2, "verb"}});
+    if (!decoded) return std::unexpected(decoded.error());
+    spec[f.number == 1 ? "resourceAttributes" : "nonResourceAttributes"] = *decoded;
+  }
+  object["spec"] = spec;
+  return {};
+}
+
 const std::map<std::string, ObjectDecoder, std::less<>>& decoders() {
   static const std::map<std::string, ObjectDecoder, std::less<>> kDecoders = {
       {"v1/Namespace", namespaceField},
       {"v1/Secret", secretField},
       {"v1/ConfigMap", configMapField},
       {"v1/ServiceAccount", serviceAccountField},
+      {"authentication.k8s.io/v1/TokenRequest", tokenRequestField},
+      {"authorization.k8s.io/v1/SelfSubjectAccessReview", selfSubjectAccessReviewField},
   };
   return kDecoders;
 }
@@ -368,7 +442,7 @@ std::expected<value, ProtobufError> decodeProtobufObject(std::string_view body) 
     return std::unexpected(ProtobufError{
         ProtobufError::Kind::UnsupportedKind,
         "the test API server decodes protobuf bodies only for v1 Namespace, Secret, ConfigMap "
-        "and ServiceAccount, not " +
+        "and ServiceAccount (and TokenRequest and SelfSubjectAccessReview), not " +
             (apiVersion.empty() ? kind : apiVersion + " " + kind) + "; send JSON"});
   }
   auto object = decodeObject(raw, decoder->second);

@@ -20,6 +20,7 @@ struct Builtin {
   bool status;
   std::vector<std::string> shortNames;
   std::vector<std::string> categories = {};
+  std::vector<std::string> verbs = {};  // empty: all eight
 };
 
 // The built-in kinds an operator install and the operator itself touch. They are stored and
@@ -83,6 +84,16 @@ const std::vector<Builtin>& builtins() {
        false,
        false,
        {}},
+      // Served by TestApiServer (kubectl auth can-i), never stored.
+      {"authorization.k8s.io",
+       "v1",
+       "SelfSubjectAccessReview",
+       "selfsubjectaccessreviews",
+       false,
+       false,
+       {},
+       {},
+       {"create"}},
       {"apiextensions.k8s.io",
        "v1",
        "CustomResourceDefinition",
@@ -157,7 +168,7 @@ std::shared_ptr<ResourceRegistry> ResourceRegistry::withBuiltins() {
     type.singular = lower(b.kind);
     type.shortNames = b.shortNames;
     type.categories = b.categories;
-    type.verbs = kAllVerbs;
+    type.verbs = b.verbs.empty() ? kAllVerbs : b.verbs;
     type.namespaced = b.namespaced;
     type.statusSubresource = b.status;
     registry->add(std::move(type));

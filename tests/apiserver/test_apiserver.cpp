@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/json.h"
+#include "tests/apiserver/protobuf.h"
 
 namespace billing::apiserver {
 namespace {
@@ -167,9 +168,11 @@ std::optional<UserInfo> TestApiServer::authenticate(const common::HttpRequest& r
     constexpr std::string_view kBearer = "Bearer ";
     if (!authorization->starts_with(kBearer)) return std::nullopt;
     std::lock_guard lock(tokensMutex_);
-    auto it = tokens_.find(authorization->substr(kBearer.size()));
-    if (it == tokens_.end()) return std::nullopt;  // a wrong token is not anonymous: 401
-    return it->second;
+    const std::string token = authorization->substr(kBearer.size());
+    auto it = tokens_.find(token);
+    if (it != tokens_.end()) return it->second;
+    // A wrong token is not anonymous: 401.
+    return serviceAccountTokens_.authenticate(api_->store(), token);
   }
   if (request.peer && request.peer->verified) {
     UserInfo user{request.peer->commonName, request.peer->organizations, ""};
@@ -202,6 +205,7 @@ void TestApiServer::handle(const common::HttpRequest& request, common::HttpRespo
     serveAdmin(request, writer);
     return;
   }
+  if (serveAuthApis(request, *user, writer)) return;
   api_->handle(request, writer, *user);
 }
 
@@ -259,12 +263,70 @@ void TestApiServer::serveAdmin(const common::HttpRequest& request,
 }
 
 void TestApiServer::installFaults() {
-  api_->setRequestFilter(
-      [this](const common::HttpRequest& request, const RequestInfo& info, const UserInfo& user) {
-        // Counted before faults decide: a refused request was still made.
-        requests_.record(user.name, requestVerb(request, info), info);
-        return faults_.before(request, info, user);
-      });
+  authorizer_.reset();
+  if (options_.authorization == AuthorizationMode::RBAC) {
+    authorizer_ = std::make_unique<RbacAuthorizer>(api_->store());
+  }
+  filter_ = [this](const common::HttpRequest& request, const RequestInfo& info,
+                   const UserInfo& user) {
+    // Counted before faults decide: a refused request was still made.
+    requests_.record(user.name, requestVerb(request, info), info);
+    if (auto fault = faults_.before(request, info, user)) return fault;
+    return authorize(request, info, user);
+  };
+  api_->setRequestFilter(filter_);
+}
+
+std::optional<ApiError> TestApiServer::authorize(const common::HttpRequest& request,
+                                                 const RequestInfo& info, const UserInfo& user) {
+  if (!authorizer_) return std::nullopt;
+  AuthorizationAttributes attributes = authorizationAttributes(request, info, user);
+  AuthorizationDecision decision = authorizer_->authorize(attributes);
+  if (decision.allowed) return std::nullopt;
+  return forbiddenError(attributes, decision.reason);
+}
+
+bool TestApiServer::serveAuthApis(const common::HttpRequest& request, const UserInfo& user,
+                                  common::HttpResponseWriter& writer) {
+  auto info = parseRequestPath(request.path);
+  if (!info || info->kind != RequestInfo::Kind::Resource) return false;
+  const bool token = info->group.empty() && info->version == "v1" &&
+                     info->resource == "serviceaccounts" && info->subresource == "token" &&
+                     !info->ns.empty() && !info->name.empty();
+  const bool review = info->group == "authorization.k8s.io" && info->version == "v1" &&
+                      info->resource == "selfsubjectaccessreviews" && info->ns.empty();
+  if (!token && !review) return false;
+  if (auto refused = filter_(request, *info, user)) {
+    sendJson(writer, refused->code, refused->status);
+    return true;
+  }
+  // Both are create-only, as in kube.
+  if (request.method != "POST" || (review && !info->name.empty())) {
+    ApiError error = methodNotAllowed();
+    sendJson(writer, error.code, error.status);
+    return true;
+  }
+  // kubectl's typed clients send these in protobuf.
+  std::string body = request.body;
+  if (isProtobufContentType(request.headers.get("Content-Type").value_or(""))) {
+    auto decoded = decodeProtobufObject(body);
+    if (!decoded) {
+      ApiError error = decoded.error().kind == ProtobufError::Kind::UnsupportedKind
+                           ? statusError(415, "UnsupportedMediaType", decoded.error().message)
+                           : badRequest(decoded.error().message);
+      sendJson(writer, error.code, error.status);
+      return true;
+    }
+    body = common::toJson(*decoded);
+  }
+  auto answer = token ? serviceAccountTokens_.request(api_->store(), info->ns, info->name, body)
+                      : selfSubjectAccessReview(authorizer_.get(), user, body);
+  if (!answer) {
+    sendJson(writer, answer.error().code, answer.error().status);
+    return true;
+  }
+  sendJson(writer, 201, *answer);
+  return true;
 }
 
 void TestApiServer::dropWatches() { api_->store().stopAllWatchers(); }

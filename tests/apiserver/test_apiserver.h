@@ -17,10 +17,15 @@
 #include "common/http_server.h"
 #include "common/tls.h"
 #include "tests/apiserver/api_server.h"
+#include "tests/apiserver/authorizer.h"
 #include "tests/apiserver/faults.h"
 #include "tests/apiserver/request_counter.h"
+#include "tests/apiserver/service_account_tokens.h"
 
 namespace billing::apiserver {
+
+// kube-apiserver's --authorization-mode: RBAC (the default here, as on clusters) or AlwaysAllow.
+enum class AuthorizationMode { RBAC, AlwaysAllow };
 
 struct TestApiServerOptions {
   std::string host = "127.0.0.1";
@@ -35,6 +40,7 @@ struct TestApiServerOptions {
   std::map<std::string, std::uint16_t> serviceEndpoints;
   // Shifts the times the server writes into objects (ApiServerOptions::clockOffset).
   std::chrono::seconds clockOffset{0};
+  AuthorizationMode authorization = AuthorizationMode::RBAC;
 };
 
 enum class KubeconfigAuth { ClientCertificate, Token };
@@ -86,6 +92,13 @@ class TestApiServer {
   void handle(const common::HttpRequest& request, common::HttpResponseWriter& writer);
   std::optional<UserInfo> authenticate(const common::HttpRequest& request) const;
   void serveAdmin(const common::HttpRequest& request, common::HttpResponseWriter& writer);
+  // RBAC over every API request (nothing when AuthorizationMode::AlwaysAllow).
+  std::optional<ApiError> authorize(const common::HttpRequest& request, const RequestInfo& info,
+                                    const UserInfo& user);
+  // The APIs served here rather than by ApiServer: TokenRequest (serviceaccounts/token) and
+  // SelfSubjectAccessReview. Returns false for any other request.
+  bool serveAuthApis(const common::HttpRequest& request, const UserInfo& user,
+                     common::HttpResponseWriter& writer);
 
   TestApiServerOptions options_;
   common::CertificateAuthority ca_;
@@ -97,6 +110,10 @@ class TestApiServer {
   FaultInjector faults_;
   RequestCounter requests_;
   std::unique_ptr<ApiServer> api_;
+  // What api_ screens every request with (counting, faults, authorization); serveAuthApis too.
+  ApiServer::RequestFilter filter_;
+  std::unique_ptr<RbacAuthorizer> authorizer_;  // over api_'s store; null under AlwaysAllow
+  ServiceAccountTokens serviceAccountTokens_;
   std::unique_ptr<common::HttpServer> http_;
   std::mutex lifecycleMutex_;
   std::atomic<bool> restarting_{false};

@@ -110,6 +110,21 @@ TEST_F(HttpApiTest, AWrongTokenIs401NotAnonymous) {
 }
 
 TEST_F(HttpApiTest, BearerTokensAndClientCertificatesBothAuthenticate) {
+  // RBAC: alice (by name) and bob (by his certificate's organization) may read Namespaces.
+  ASSERT_EQ(client_
+                ->post("/apis/rbac.authorization.k8s.io/v1/clusterroles",
+                       json(R"({"metadata": {"name": "ns-reader"}, "rules": [{"apiGroups": [""],
+                               "resources": ["namespaces"], "verbs": ["get", "list"]}]})"))
+                .status,
+            201);
+  ASSERT_EQ(client_
+                ->post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+                       json(R"({"metadata": {"name": "ns-readers"},
+                               "roleRef": {"kind": "ClusterRole", "name": "ns-reader"},
+                               "subjects": [{"kind": "User", "name": "alice"},
+                                            {"kind": "Group", "name": "dev-team"}]})"))
+                .status,
+            201);
   server_->addToken("alice-token", UserInfo{"alice", {"system:authenticated"}, ""});
   Client alice(*server_, Client::Credentials{"alice-token", std::nullopt});
   EXPECT_EQ(alice.get("/api/v1/namespaces").status, 200);

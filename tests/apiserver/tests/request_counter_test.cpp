@@ -40,6 +40,14 @@ class RequestCounterTest : public ::testing::Test {
     ASSERT_NE(server_, nullptr);
     admin_ = std::make_unique<Client>(*server_);
     server_->addToken("alice-token", UserInfo{"alice", {"system:authenticated"}, ""});
+    // RBAC: alice may list ConfigMaps in default.
+    ASSERT_EQ(admin_
+                  ->post("/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings",
+                         json(R"({"metadata": {"name": "alice"}, "roleRef": {"kind": "ClusterRole",
+                                 "name": "cluster-admin"}, "subjects": [{"kind": "User",
+                                 "name": "alice"}]})"))
+                  .status,
+              201);
     alice_ = std::make_unique<Client>(*server_, Client::Credentials{"alice-token", std::nullopt});
   }
   value counts() {
