@@ -2,6 +2,8 @@
 
 #include <map>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "reconcilers/codec/objects.h"
 #include "reconcilers/domain/rules.h"
@@ -76,11 +78,46 @@ class PartialSnapshot {
     if (caches_.projects != nullptr && !name.empty())
       addProjectObject(caches_.projects->get(ns, name));
   }
+  // Projects whose default group (domain::defaultGroupName) is `ns/name`: the name without the
+  // suffix, or, for a name shortened with a hash, the long-named projects of the namespace.
+  void addProjectsDefaultingTo(const std::string& ns, const std::string& name) {
+    constexpr std::string_view kSuffix = "-billing";
+    if (caches_.projects == nullptr || !name.ends_with(kSuffix)) return;
+    const std::string stripped = name.substr(0, name.size() - kSuffix.size());
+    if (domain::defaultGroupName(stripped) == name) addProject(ns, stripped);
+    // Only names too long for the plain suffix are shortened, and those are rare, so scanning
+    // the namespace's keys (without decoding) is cheap enough.
+    constexpr std::size_t kLongestPlainName = 253 - kSuffix.size();
+    if (name.size() < 9 + kSuffix.size()) return;
+    for (const auto& object : caches_.projects->byIndex(runtime::kNamespaceIndex, ns)) {
+      const std::string projectName = runtime::objectName(*object);
+      if (projectName.size() > kLongestPlainName && domain::defaultGroupName(projectName) == name) {
+        addProjectObject(object);
+      }
+    }
+  }
+  // Groups whose spec.projectRef names the project `ns/name` (whatever their scope).
+  void addGroupsBoundTo(const std::string& ns, const std::string& name) {
+    if (caches_.billingGroups == nullptr || name.empty()) return;
+    for (const auto& group :
+         caches_.billingGroups->byIndex(runtime::kProjectRefIndex, runtime::objectKey(ns, name))) {
+      addGroupObject(group);
+    }
+  }
+  const domain::Invoice* addInvoiceObject(const runtime::ObjectPtr& object) {
+    if (!object) return nullptr;
+    const std::string key = runtime::objectKey(*object);
+    auto found = invoices_.find(key);
+    if (found == invoices_.end()) {
+      found = invoices_.emplace(key, codec::decodeInvoice(*object).value).first;
+      addNamespace(found->second.metadata.ns);
+    }
+    return &found->second;
+  }
   void addInvoicesOf(const std::string& groupKey) {
     if (caches_.invoices == nullptr) return;
     for (const auto& object : caches_.invoices->byIndex(runtime::kBillingGroupRefIndex, groupKey)) {
-      const std::string key = runtime::objectKey(*object);
-      if (!invoices_.contains(key)) invoices_.emplace(key, codec::decodeInvoice(*object).value);
+      addInvoiceObject(object);
     }
   }
   const Caches& caches() const { return caches_; }
@@ -137,6 +174,89 @@ domain::Snapshot snapshotForBillingGroup(const Caches& caches, std::string_view 
   if (boundProject) partial.addProject(groupNs, *boundProject);
   partial.addProject(groupNs, defaultOf);
   partial.addInvoicesOf(key);
+  return partial.take();
+}
+
+namespace {
+
+void reviewProject(PartialSnapshot& partial, const std::string& ns, const std::string& name,
+                   std::span<const domain::ObjectKey> references) {
+  // The cached version with what decides its membership, including the groups bound to it (the
+  // groups whose rules read the project) and its default group.
+  partial.addProject(ns, name);
+  // The same lookups for a project the cache does not hold yet (CREATE).
+  partial.addGroupsBoundTo(ns, name);
+  partial.addGroup(ns, domain::defaultGroupName(name));
+  for (const domain::ObjectKey& ref : references) {
+    if (ref.kind == domain::Kind::BillingGroup) partial.addGroup(ref.ns, ref.name);
+  }
+}
+
+void reviewBillingGroup(PartialSnapshot& partial, const Caches& caches, const std::string& ns,
+                        const std::string& name, std::span<const domain::ObjectKey> references) {
+  const std::string key = runtime::objectKey(ns, name);
+  std::vector<std::string> boundProjects;
+  if (const domain::BillingGroup* cached = partial.addGroup(ns, name)) {
+    if (cached->spec.projectRef) boundProjects.push_back(cached->spec.projectRef->name);
+  }
+  for (const domain::ObjectKey& ref : references) {
+    if (ref.kind == domain::Kind::Project && ref.ns == ns) boundProjects.push_back(ref.name);
+  }
+  // Projects that may resolve to this group: by reference, by binding, by default name.
+  if (caches.projects != nullptr) {
+    for (const auto& project : caches.projects->byIndex(runtime::kBillingGroupRefIndex, key)) {
+      partial.addProjectObject(project);
+    }
+  }
+  for (const std::string& project : boundProjects) {
+    partial.addProject(ns, project);
+    // The other groups bound to that project: DuplicateProjectGroup compares them with this one.
+    partial.addGroupsBoundTo(ns, project);
+  }
+  partial.addProjectsDefaultingTo(ns, name);
+  // Invoices check their period against the group's.
+  partial.addInvoicesOf(key);
+}
+
+void reviewInvoice(PartialSnapshot& partial, const Caches& caches, const std::string& ns,
+                   const std::string& name, std::span<const domain::ObjectKey> references) {
+  std::vector<std::string> groups;
+  if (caches.invoices != nullptr) {
+    if (const domain::Invoice* cached = partial.addInvoiceObject(caches.invoices->get(ns, name))) {
+      groups.push_back(cached->spec.billingGroupRef.name);
+    }
+  }
+  for (const domain::ObjectKey& ref : references) {
+    if (ref.kind == domain::Kind::BillingGroup && ref.ns == ns) groups.push_back(ref.name);
+  }
+  // One invoice per group and period: every invoice of the groups either version names.
+  for (const std::string& group : groups) {
+    partial.addGroup(ns, group);
+    partial.addInvoicesOf(runtime::objectKey(ns, group));
+  }
+}
+
+}  // namespace
+
+domain::Snapshot snapshotForReview(const Caches& caches, const domain::ObjectKey& object,
+                                   std::span<const domain::ObjectKey> references) {
+  PartialSnapshot partial(caches);
+  // The namespaces deciding the organizations the rules compare, even when no object is there.
+  partial.addNamespace(object.ns);
+  for (const domain::ObjectKey& ref : references) partial.addNamespace(ref.ns);
+  switch (object.kind) {
+    case domain::Kind::Project:
+      reviewProject(partial, object.ns, object.name, references);
+      break;
+    case domain::Kind::BillingGroup:
+      reviewBillingGroup(partial, caches, object.ns, object.name, references);
+      break;
+    case domain::Kind::Invoice:
+      reviewInvoice(partial, caches, object.ns, object.name, references);
+      break;
+    case domain::Kind::Namespace:
+      break;
+  }
   return partial.take();
 }
 

@@ -3,6 +3,7 @@
 // Invoice, kept in step by the informers' watches.
 #pragma once
 
+#include <span>
 #include <string_view>
 
 #include "operator/runtime/store.h"
@@ -38,5 +39,22 @@ domain::Snapshot snapshotForProject(const Caches& caches, std::string_view ns,
 // membership (as for snapshotForProject), the invoices of the group, and their namespaces.
 domain::Snapshot snapshotForBillingGroup(const Caches& caches, std::string_view ns,
                                          std::string_view name);
+
+// What the admission webhook's review of a write to `object` (or of a BillingGroup's deletion)
+// reads: every object whose violations the write can change, each with everything its rules look
+// up, so that validate() over this snapshot before and after the write introduces exactly the
+// violations it introduces over every cached object (tested for every possible write of generated
+// worlds). `references` are the objects the request's versions of `object` name (the group a
+// Project or Invoice references, the project a BillingGroup's spec.projectRef binds); the cached
+// version's are added here.
+//
+// A Project: itself, the groups bound to it, its default group, the groups its versions
+// reference. A BillingGroup: itself, every project that may be its member (references it, is bound
+// to it, has it as default group, for each version) with what decides that project's membership,
+// the other groups bound to the same project, and its invoices. An Invoice: itself and every
+// invoice of the groups its versions name, with those groups. Always the namespaces of all of
+// these and of `references`.
+domain::Snapshot snapshotForReview(const Caches& caches, const domain::ObjectKey& object,
+                                   std::span<const domain::ObjectKey> references);
 
 }  // namespace billing::reconcilers

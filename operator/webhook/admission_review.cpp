@@ -86,6 +86,8 @@ struct DecodedObject {
   std::vector<Violation> errors;
   std::function<void(domain::Snapshot&)> putInto;
   domain::ObjectKey key;
+  // What the object names (SnapshotSource::snapshotFor reads these as well).
+  std::vector<domain::ObjectKey> references;
 };
 
 DecodedObject decodeObject(domain::Kind kind, const value& object, const std::string& ns) {
@@ -98,6 +100,9 @@ DecodedObject decodeObject(domain::Kind kind, const value& object, const std::st
       auto decoded = codec::decodeBillingGroup(object, options);
       out.errors = std::move(decoded.errors);
       out.key = decoded.value.key();
+      if (const auto& ref = decoded.value.spec.projectRef; ref && !ref->name.empty()) {
+        out.references.push_back({domain::Kind::Project, out.key.ns, ref->name});
+      }
       out.putInto = [group = std::move(decoded.value)](domain::Snapshot& snapshot) {
         put(snapshot.billingGroups, group);
       };
@@ -107,6 +112,10 @@ DecodedObject decodeObject(domain::Kind kind, const value& object, const std::st
       auto decoded = codec::decodeProject(object, options);
       out.errors = std::move(decoded.errors);
       out.key = decoded.value.key();
+      if (const auto& ref = decoded.value.spec.billingGroupRef) {
+        out.references.push_back(
+            {domain::Kind::BillingGroup, ref->ns.empty() ? out.key.ns : ref->ns, ref->name});
+      }
       out.putInto = [project = std::move(decoded.value)](domain::Snapshot& snapshot) {
         put(snapshot.projects, project);
       };
@@ -116,6 +125,9 @@ DecodedObject decodeObject(domain::Kind kind, const value& object, const std::st
       auto decoded = codec::decodeInvoice(object, options);
       out.errors = std::move(decoded.errors);
       out.key = decoded.value.key();
+      if (const auto& ref = decoded.value.spec.billingGroupRef; !ref.name.empty()) {
+        out.references.push_back({domain::Kind::BillingGroup, out.key.ns, ref.name});
+      }
       out.putInto = [invoice = std::move(decoded.value)](domain::Snapshot& snapshot) {
         put(snapshot.invoices, invoice);
       };
@@ -178,7 +190,15 @@ std::expected<AdmissionResponse, ReviewError> reviewWrite(const AdmissionRequest
   if (!written.errors.empty()) {
     return deny(request, 422, "Invalid", std::move(written.errors));
   }
-  auto current = source.snapshot();
+  std::optional<DecodedObject> old;
+  if (request.operation == "UPDATE" && !request.oldObject.is_null()) {
+    old = decodeObject(kind, request.oldObject, request.ns);
+  }
+  // Both versions' references: the groups a Project leaves and joins, for instance.
+  ReviewScope scope{written.key, written.references};
+  if (old)
+    scope.references.insert(scope.references.end(), old->references.begin(), old->references.end());
+  auto current = source.snapshotFor(scope);
   if (!current) {
     return std::unexpected(
         ReviewError{500, "cannot read the cluster's billing objects: " + current.error()});
@@ -186,9 +206,7 @@ std::expected<AdmissionResponse, ReviewError> reviewWrite(const AdmissionRequest
   domain::Snapshot before = std::move(*current);
   // The old object as the API server has it, rather than the source's copy, which may lag (an
   // informer cache): before and after then differ in the reviewed object only.
-  if (request.operation == "UPDATE" && !request.oldObject.is_null()) {
-    decodeObject(kind, request.oldObject, request.ns).putInto(before);
-  }
+  if (old) old->putInto(before);
   domain::Snapshot after = before;
   written.putInto(after);
   if (auto added = addMissingNamespaces(source, written.key, before, after); !added) {
@@ -231,17 +249,27 @@ std::expected<AdmissionResponse, ReviewError> reviewWrite(const AdmissionRequest
 
 std::expected<AdmissionResponse, ReviewError> reviewGroupDeletion(const AdmissionRequest& request,
                                                                   const SnapshotSource& source) {
-  auto snapshot = source.snapshot();
+  codec::DecodeOptions decodeOptions;
+  decodeOptions.status = false;
+  decodeOptions.defaultNamespace = request.ns;
+  std::optional<domain::BillingGroup> old;
+  ReviewScope scope{{domain::Kind::BillingGroup, request.ns, request.name}, {}};
+  if (!request.oldObject.is_null()) {
+    old = codec::decodeBillingGroup(request.oldObject, decodeOptions).value;
+    scope.object = old->key();
+    if (old->spec.projectRef && !old->spec.projectRef->name.empty()) {
+      scope.references.push_back(
+          {domain::Kind::Project, old->metadata.ns, old->spec.projectRef->name});
+    }
+  }
+  auto snapshot = source.snapshotFor(scope);
   if (!snapshot) {
     return std::unexpected(
         ReviewError{500, "cannot read the cluster's billing objects: " + snapshot.error()});
   }
-  codec::DecodeOptions decodeOptions;
-  decodeOptions.status = false;
-  decodeOptions.defaultNamespace = request.ns;
   domain::BillingGroup group;
-  if (!request.oldObject.is_null()) {
-    group = codec::decodeBillingGroup(request.oldObject, decodeOptions).value;
+  if (old) {
+    group = *old;
     put(snapshot->billingGroups, group);
   } else {
     // kube sends the old object with every DELETE; without one, judge the stored group.

@@ -1,16 +1,26 @@
 // Where the admission webhook reads the cluster's billing objects from. A review compares the
-// rules over the cluster as it is with the cluster as it would be after the change, so it needs
-// every Namespace, BillingGroup, Project and Invoice.
+// rules over the cluster as it is with the cluster as it would be after the change. Over every
+// Namespace, BillingGroup, Project and Invoice that is correct but costs O(cluster) per review;
+// a source that can find the objects a change can affect (snapshotFor) makes it O(change).
 #pragma once
 
 #include <expected>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "operator/kube/client.h"
 #include "reconcilers/domain/model.h"
 
 namespace billing::webhook {
+
+// What one review is about: the written (or deleted) object and the objects the request's
+// versions of it name: the BillingGroup a Project or Invoice references, the Project a
+// BillingGroup's spec.projectRef binds.
+struct ReviewScope {
+  domain::ObjectKey object;
+  std::vector<domain::ObjectKey> references;
+};
 
 class SnapshotSource {
  public:
@@ -18,6 +28,13 @@ class SnapshotSource {
   // The objects as they are now, or why they could not be read (the webhook then answers 500 so
   // that the API server applies the webhook's failurePolicy).
   virtual std::expected<domain::Snapshot, std::string> snapshot() const = 0;
+  // At least the objects a review of `scope` reads: every object whose violations the change can
+  // alter, with everything their rules look up (reconcilers::snapshotForReview says which). The
+  // review's decision must be the same as over snapshot(), which is what this default returns.
+  virtual std::expected<domain::Snapshot, std::string> snapshotFor(
+      const ReviewScope& /*scope*/) const {
+    return snapshot();
+  }
   // A Namespace the snapshot lacks, read live, or nullopt when it does not exist. A cache may not
   // have seen a Namespace created a moment ago (`kubectl apply` of a folder creates it right
   // before its objects); judging those objects without its organization label would be wrong.
