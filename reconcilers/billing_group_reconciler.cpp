@@ -5,6 +5,7 @@
 #include "reconcilers/backend_sync.h"
 #include "reconcilers/codec/objects.h"
 #include "reconcilers/domain/conditions.h"
+#include "reconcilers/domain/invoicing.h"
 #include "reconcilers/resources.h"
 
 namespace billing::reconcilers {
@@ -266,8 +267,29 @@ runtime::ReconcileOutcome BillingGroupReconciler::finalize(const web::json::valu
           }
         }
       }
-      if (!error && !waiting && options_.finalInvoice)
+      if (!error && !waiting && options_.finalInvoice) {
+        // The final partial period is recorded as status.currentPeriod first, and its invoice made
+        // only on the reconcile that the status update brings: by then the informer caches, which
+        // the admission webhook judges the Invoice against, hold the recorded period (see
+        // domain::recordedFinalPeriod).
+        const std::optional<domain::Interval> partial =
+            domain::finalPartialPeriod(group.spec.invoicing.period, closeAt);
+        if (partial && domain::recordedFinalPeriod(group) != partial) {
+          domain::BillingGroupStatus status = plan.status;
+          status.currentPeriod = domain::CurrentPeriod{
+              partial->start, partial->end,
+              group.status.currentPeriod ? group.status.currentPeriod->estimatedTotal : ""};
+          log.info("Recorded the final partial period before the final invoice",
+                   {{"periodStart", domain::formatTimestamp(partial->start)},
+                    {"periodEnd", domain::formatTimestamp(partial->end)}});
+          if (auto written = writeStatus(object, group, status)) {
+            return std::unexpected(runtime::ReconcileError{*written});
+          }
+          // The update's watch event brings the group back; the requeue is a safety net.
+          return runtime::Result{.requeue = false, .requeueAfter = options_.accountPendingRetry};
+        }
         error = options_.finalInvoice(group, closeAt);
+      }
       if (!error && !waiting) {
         auto closed =
             deps_.backend->closeAccount(accountId, closeAt, closeAccountKey(accountId, closeAt));

@@ -66,7 +66,14 @@ runtime::ReconcileOutcome InvoiceReconciler::reconcile(const runtime::Request& r
       deps_.caches.billingGroups != nullptr
           ? deps_.caches.billingGroups->get(invoice.metadata.ns, groupName)
           : nullptr;
-  if (!groupObject) {
+  // An Invoice bound to a backend invoice is re-read by that invoice's id and needs its group no
+  // more: a user's Invoice (only the operator's own are owned by the group) outlives a deleted
+  // group, and keeps saying what became of it (Void, Finalized, Paid) rather than "create the
+  // group".
+  const bool issued = invoice.status.state && *invoice.status.state != domain::InvoiceState::Draft;
+  const bool bound =
+      !invoice.status.backendInvoiceId.empty() && invoice.status.observedGeneration == generation;
+  if (!groupObject && !bound) {
     // The group watch brings this Invoice back when the group appears.
     return refuse("BillingGroupNotFound",
                   "billing group " + invoice.metadata.ns + "/" + groupName +
@@ -75,7 +82,8 @@ runtime::ReconcileOutcome InvoiceReconciler::reconcile(const runtime::Request& r
                       invoice.metadata.ns,
                   never);
   }
-  const domain::BillingGroup group = codec::decodeBillingGroup(*groupObject).value;
+  const domain::BillingGroup group =
+      groupObject ? codec::decodeBillingGroup(*groupObject).value : domain::BillingGroup{};
   if (deps_.backend == nullptr) {
     return refuse(std::string(kReasonInvoicingOff), std::string(kInvoicingOffMessage), never);
   }
@@ -102,8 +110,7 @@ runtime::ReconcileOutcome InvoiceReconciler::reconcile(const runtime::Request& r
                   never);
   }
 
-  const bool issued = invoice.status.state && *invoice.status.state != domain::InvoiceState::Draft;
-  if (!issued) {
+  if (!issued && groupObject) {
     if (group.metadata.deletionTimestamp && invoice.status.backendInvoiceId.empty()) {
       return refuse("BillingGroupDeleting",
                     "billing group " + group.key().display() +
@@ -113,7 +120,7 @@ runtime::ReconcileOutcome InvoiceReconciler::reconcile(const runtime::Request& r
     }
     if (auto problem =
             domain::checkInvoiceRequest(group.spec.invoicing.period, period, invoice.spec.finalize,
-                                        group.metadata.deletionTimestamp.has_value(), now)) {
+                                        domain::recordedFinalPeriod(group), now)) {
       std::chrono::milliseconds again = never;
       if (problem->reason == "PeriodNotEnded") {
         again = std::chrono::duration_cast<std::chrono::milliseconds>(period.end - now);
@@ -121,7 +128,9 @@ runtime::ReconcileOutcome InvoiceReconciler::reconcile(const runtime::Request& r
       return refuse(std::move(problem->reason), std::move(problem->message), again);
     }
   }
-  if (group.metadata.uid.empty()) return runtime::Result{.requeueAfter = kAccountPendingRetry};
+  if (group.metadata.uid.empty() && invoice.status.backendInvoiceId.empty()) {
+    return runtime::Result{.requeueAfter = kAccountPendingRetry};
+  }
 
   auto backendFailure = [&](const backend::BackendError& error,
                             std::string_view what) -> runtime::ReconcileOutcome {
@@ -143,7 +152,8 @@ runtime::ReconcileOutcome InvoiceReconciler::reconcile(const runtime::Request& r
           : deps_.backend->getInvoice(invoice.status.backendInvoiceId);
   if (!found) return backendFailure(found.error(), "Reading the invoice at the billing backend");
   backend::Invoice current = std::move(*found);
-  if (invoice.spec.finalize && current.state == domain::InvoiceState::Draft) {
+  // Never once the group is gone: its account is closed, nothing new is issued for it.
+  if (invoice.spec.finalize && groupObject && current.state == domain::InvoiceState::Draft) {
     // An early close: the period has ended (checked above), the grace is the user's to skip.
     auto finalized = deps_.backend->finalizeInvoice(current.id, finalizeInvoiceKey(current.id));
     if (!finalized) {

@@ -26,11 +26,21 @@ bool isIssued(const backend::Invoice& invoice) {
          invoice.state == domain::InvoiceState::Paid;
 }
 
-// A backend problem that only means a later invoice of the account was issued first (an early
-// close): this period's usage goes onto that later invoice as corrections, so the period is
-// skipped rather than retried forever.
-bool laterInvoiceIssued(const backend::BackendError& error) {
-  return error.kind == backend::BackendErrorKind::Conflict && error.problemType == "invoice-order";
+// Whether closing `period` failed only because a later invoice of the account was issued first
+// (an early close): this period's usage goes onto that later invoice as corrections, so the period
+// is skipped rather than retried forever. The backend answers `invoice-order` also when an earlier
+// draft is still open, which must never skip the period (its usage would be lost), so the
+// account's invoices are looked at.
+bool laterInvoiceIssued(backend::BillingBackend& backend, const std::string& accountId,
+                        const domain::Interval& period, const backend::BackendError& error) {
+  if (error.kind != backend::BackendErrorKind::Conflict || error.problemType != "invoice-order") {
+    return false;
+  }
+  auto invoices = backend.listInvoices(accountId);
+  if (!invoices) return false;  // the close is retried
+  return std::any_of(invoices->begin(), invoices->end(), [&](const backend::Invoice& invoice) {
+    return isIssued(invoice) && invoice.periodStart >= period.end;
+  });
 }
 
 backend::BackendError kubeFailureAsBackendError(const std::string& failure) {
@@ -228,6 +238,88 @@ std::optional<std::string> GroupInvoicing::ensureInvoiceResource(const domain::B
   return std::nullopt;
 }
 
+std::optional<backend::BackendError> GroupInvoicing::settleEarlierDrafts(
+    const domain::BillingGroup& group, domain::Timestamp firstBillable,
+    domain::Timestamp issuingFrom, std::optional<std::string>& kubeFailure) {
+  const std::string& accountId = group.metadata.uid;
+  const runtime::Logger log =
+      deps_.logger.withValues({{"namespace", group.metadata.ns}, {"name", group.metadata.name}});
+  auto invoices = deps_.backend->listInvoices(accountId);
+  if (!invoices) return invoices.error();
+  std::vector<domain::EarlierDraft> drafts;
+  for (const backend::Invoice& invoice : *invoices) {
+    if (invoice.state != domain::InvoiceState::Draft) continue;
+    drafts.push_back(
+        domain::EarlierDraft{invoice.id, periodOf(invoice), invoice.projectTotals.empty()});
+  }
+  const std::vector<domain::DraftStep> steps = domain::settleEarlierDrafts(
+      group.spec.invoicing.period, firstBillable, issuingFrom, std::move(drafts));
+  for (const domain::DraftStep& step : steps) {
+    if (step.action == domain::DraftSettlement::Void) {
+      auto voided = deps_.backend->voidInvoice(
+          step.id,
+          "an estimate of a period in which billing group " + group.key().display() +
+              " had no project: nothing to invoice; voided so that the group's later invoices "
+              "can be issued in period order",
+          voidInvoiceKey(step.id));
+      if (!voided) return voided.error();
+      const std::string period = domain::formatTimestamp(voided->periodStart) + " to " +
+                                 domain::formatTimestamp(voided->periodEnd);
+      log.info("Voided an empty estimate of an earlier period",
+               {{"periodStart", domain::formatTimestamp(voided->periodStart)},
+                {"backendInvoiceId", voided->id}});
+      if (deps_.events) {
+        deps_.events(codec::encode(group), runtime::EventType::Normal, "EstimateVoided",
+                     "Voided the estimate for " + period +
+                         ": the group had no project then, so there is nothing to invoice, and "
+                         "the later invoices can only be issued once it is settled");
+      }
+      showVoided(group, *voided);
+      continue;
+    }
+    auto finalized = deps_.backend->finalizeInvoice(step.id, finalizeInvoiceKey(step.id));
+    if (!finalized) return finalized.error();
+    std::string name;
+    kubeFailure = ensureInvoiceResource(group, *finalized, name);
+    if (kubeFailure) return std::nullopt;
+    log.info("Finalized the draft of an earlier period first",
+             {{"periodStart", domain::formatTimestamp(finalized->periodStart)},
+              {"number", finalized->number}});
+    if (deps_.events) {
+      deps_.events(codec::encode(group), runtime::EventType::Normal, "InvoiceFinalized",
+                   "Closed the earlier period " + domain::formatTimestamp(finalized->periodStart) +
+                       " to " + domain::formatTimestamp(finalized->periodEnd) +
+                       ", whose draft was still open: invoice " + finalized->number + ", total " +
+                       finalized->total + " " + finalized->currency + " (Invoice " + name + ")");
+    }
+  }
+  return std::nullopt;
+}
+
+void GroupInvoicing::showVoided(const domain::BillingGroup& group,
+                                const backend::Invoice& invoice) {
+  if (deps_.caches.invoices == nullptr) return;
+  const domain::Timestamp now = deps_.now();
+  for (const auto& cached :
+       deps_.caches.invoices->byIndex(runtime::kBillingGroupRefIndex,
+                                      runtime::objectKey(group.metadata.ns, group.metadata.name))) {
+    const domain::Invoice shown = codec::decodeInvoice(*cached).value;
+    if (shown.status.backendInvoiceId != invoice.id) continue;
+    const domain::InvoiceStatus status = desiredInvoiceStatus(shown, invoice, now);
+    if (status == shown.status) continue;
+    web::json::value updated = *cached;
+    updated["status"] = codec::encodeStatus(status);
+    // Best effort: the Invoice reconciler re-reads the backend invoice at its next resync anyway.
+    if (auto written = deps_.client.updateStatus(invoicesResource(), group.metadata.ns, updated);
+        !written) {
+      deps_.logger.info("Could not show the voided estimate on its Invoice yet",
+                        {{"namespace", group.metadata.ns},
+                         {"invoice", shown.metadata.name},
+                         {"error", written.error().describe()}});
+    }
+  }
+}
+
 std::optional<std::string> GroupInvoicing::prune(const domain::BillingGroup& group) {
   if (deps_.caches.invoices == nullptr) return std::nullopt;
   std::vector<domain::Invoice> invoices;
@@ -276,11 +368,22 @@ PeriodCloseOutcome GroupInvoicing::closePeriods(const domain::BillingGroup& grou
   domain::DuePeriodsInput input{kind, *first,         closedUpTo,
                                 now,  options_.grace, options_.maxClosesPerReconcile};
   const std::vector<domain::Interval> due = domain::duePeriods(input);
+  if (!due.empty()) {
+    std::optional<std::string> kubeFailure;
+    if (auto error = settleEarlierDrafts(group, *first, due.front().start, kubeFailure)) {
+      outcome.backendError = *error;
+      return outcome;
+    }
+    if (kubeFailure) {
+      outcome.failure = kubeFailure;
+      return outcome;
+    }
+  }
   for (const domain::Interval& period : due) {
     std::optional<std::string> kubeFailure;
     auto closed = closePeriod(group, period, kubeFailure);
     if (!closed) {
-      if (laterInvoiceIssued(closed.error())) {
+      if (laterInvoiceIssued(*deps_.backend, accountId, period, closed.error())) {
         log.info("Period skipped: a later invoice was issued first; its usage is billed there",
                  {{"periodStart", domain::formatTimestamp(period.start)}});
         continue;
@@ -362,14 +465,27 @@ std::optional<backend::BackendError> GroupInvoicing::finalInvoice(const domain::
   }
   domain::DuePeriodsInput input{
       kind, *first, closedUpTo, closeAt, std::chrono::seconds(0), static_cast<std::size_t>(-1)};
-  for (const domain::Interval& period : domain::duePeriods(input)) {
+  const std::vector<domain::Interval> due = domain::duePeriods(input);
+  const std::optional<domain::Interval> partial = domain::finalPartialPeriod(kind, closeAt);
+
+  // Drafts of periods before the first one issued here (estimates users asked for) are settled
+  // first, in period order: they would block the final invoice, and the account must not close
+  // with usage left on a draft.
+  const domain::Timestamp issuingFrom =
+      !due.empty() ? due.front().start : (partial ? partial->start : closeAt);
+  std::optional<std::string> settleFailure;
+  if (auto error = settleEarlierDrafts(group, *first, issuingFrom, settleFailure)) return error;
+  if (settleFailure) return kubeFailureAsBackendError(*settleFailure);
+
+  for (const domain::Interval& period : due) {
     std::optional<std::string> kubeFailure;
     auto closed = closePeriod(group, period, kubeFailure);
-    if (!closed && !laterInvoiceIssued(closed.error())) return closed.error();
+    if (!closed && !laterInvoiceIssued(*deps_.backend, accountId, period, closed.error())) {
+      return closed.error();
+    }
     if (kubeFailure) return kubeFailureAsBackendError(*kubeFailure);
   }
 
-  const std::optional<domain::Interval> partial = domain::finalPartialPeriod(kind, closeAt);
   if (!partial) return std::nullopt;
   auto invoices = deps_.backend->listInvoices(accountId);
   if (!invoices) return invoices.error();

@@ -80,6 +80,17 @@ class GroupInvoicing {
   std::optional<std::string> ensureInvoiceResource(const domain::BillingGroup& group,
                                                    const backend::Invoice& invoice,
                                                    std::string& name);
+  // Finalizes or voids (domain::settleEarlierDrafts) the account's drafts of periods ending by
+  // `issuingFrom`: the backend issues an account's invoices in period order, so such a draft (an
+  // estimate a user asked for) would block every later invoice. A Kubernetes failure comes back
+  // as `kubeFailure`.
+  std::optional<backend::BackendError> settleEarlierDrafts(const domain::BillingGroup& group,
+                                                           domain::Timestamp firstBillable,
+                                                           domain::Timestamp issuingFrom,
+                                                           std::optional<std::string>& kubeFailure);
+  // Writes a voided backend invoice into the status of the group's Invoice resources that show
+  // it, so that an estimate reads Void at once rather than at its next resync.
+  void showVoided(const domain::BillingGroup& group, const backend::Invoice& invoice);
   // Deletes the group's Invoice resources beyond the retention.
   std::optional<std::string> prune(const domain::BillingGroup& group);
 

@@ -67,13 +67,48 @@ std::optional<Interval> finalPartialPeriod(InvoicingPeriod kind, Timestamp close
   return Interval{containing.start, closeAt};
 }
 
+std::optional<Interval> recordedFinalPeriod(const BillingGroup& group) {
+  if (!group.metadata.deletionTimestamp || !group.status.currentPeriod) return std::nullopt;
+  const CurrentPeriod& recorded = *group.status.currentPeriod;
+  if (!recorded.start || !recorded.end) return std::nullopt;
+  const Interval period{*recorded.start, *recorded.end};
+  const Interval whole = periodContaining(group.spec.invoicing.period, period.start);
+  // A live group's (or a deleting group's, until the close is decided) currentPeriod is a whole
+  // period: that is not a final partial one, and whole periods need no exception anyway.
+  if (whole.start != period.start || period.end <= period.start || period.end >= whole.end) {
+    return std::nullopt;
+  }
+  // The account closes at the deletion or later (when the last member left after it).
+  if (period.end < *group.metadata.deletionTimestamp) return std::nullopt;
+  return period;
+}
+
+std::vector<DraftStep> settleEarlierDrafts(InvoicingPeriod kind, Timestamp firstBillable,
+                                           Timestamp issuingFrom,
+                                           std::vector<EarlierDraft> drafts) {
+  std::erase_if(drafts, [&](const EarlierDraft& draft) { return draft.period.end > issuingFrom; });
+  std::sort(drafts.begin(), drafts.end(), [](const EarlierDraft& a, const EarlierDraft& b) {
+    if (a.period.start != b.period.start) return a.period.start < b.period.start;
+    return a.id < b.id;
+  });
+  const Timestamp billableFrom = periodContaining(kind, firstBillable).start;
+  std::vector<DraftStep> out;
+  for (const EarlierDraft& draft : drafts) {
+    const bool beforeAnyMember = draft.period.end <= billableFrom;
+    out.push_back(DraftStep{draft.id, draft.billsNothing && beforeAnyMember
+                                          ? DraftSettlement::Void
+                                          : DraftSettlement::Finalize});
+  }
+  return out;
+}
+
 std::optional<InvoiceRequestProblem> checkInvoiceRequest(InvoicingPeriod kind,
                                                          const Interval& period, bool finalize,
-                                                         bool groupDeleting, Timestamp now) {
+                                                         const std::optional<Interval>& finalPeriod,
+                                                         Timestamp now) {
   const Interval whole = periodContaining(kind, period.start);
   const bool aligned = whole == period;
-  const bool finalPartial = groupDeleting && whole.start == period.start &&
-                            period.start < period.end && period.end < whole.end;
+  const bool finalPartial = finalPeriod && *finalPeriod == period;
   if (!aligned && !finalPartial) {
     return InvoiceRequestProblem{
         "PeriodMisaligned",

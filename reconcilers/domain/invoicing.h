@@ -58,6 +58,49 @@ Timestamp nextCloseTime(InvoicingPeriod kind, Timestamp now, std::chrono::second
 // before it cover everything).
 std::optional<Interval> finalPartialPeriod(InvoicingPeriod kind, Timestamp closeAt);
 
+// The final partial period that billing group `group`, being deleted, has recorded in
+// status.currentPeriod before its final invoice is created: [start of one of its periods, the
+// instant its account closes), strictly shorter than that period and not ending before the
+// deletion. nullopt for a live group, or when no such period is recorded.
+//
+// It is the one misaligned period an Invoice may have (R6: "its final, partial-period invoice is
+// generated first"). The close instant depends on the backend's memberships, which only the
+// operator sees, so the operator records it in the status, which the group's authors cannot
+// write (status subresource), before it creates the Invoice; the admission webhook, the Invoice
+// reconciler and the offline checker then accept exactly that period and nothing else.
+std::optional<Interval> recordedFinalPeriod(const BillingGroup& group);
+
+// A draft at the backend for a period that ended before the first one the period close is about
+// to issue. The backend issues an account's invoices in period order, so such a draft blocks
+// every later invoice until it is finalized or voided.
+struct EarlierDraft {
+  std::string id;
+  Interval period;
+  // The backend's live estimate has no project on it: no usage was billed to the group then.
+  bool billsNothing = false;
+};
+
+enum class DraftSettlement { Finalize, Void };
+
+struct DraftStep {
+  std::string id;
+  DraftSettlement action = DraftSettlement::Finalize;
+  friend bool operator==(const DraftStep&, const DraftStep&) = default;
+};
+
+// What to do, in period order, with the drafts of periods ending at or before `issuingFrom` (the
+// start of the first period about to be issued) for a group whose first billable instant is
+// `firstBillable`:
+//  - Void a draft that bills nothing and ends by the start of the period containing
+//    `firstBillable`: an estimate a user asked for a period in which the group had no member.
+//    Issuing it would send an empty invoice for a period the group was not billing; a draft has
+//    no number, so voiding it leaves no gap.
+//  - Finalize every other one: its period has ended and its usage must be invoiced, before the
+//    later periods (the numbers follow period order).
+// Drafts ending after `issuingFrom` are not returned (they are the periods being closed).
+std::vector<DraftStep> settleEarlierDrafts(InvoicingPeriod kind, Timestamp firstBillable,
+                                           Timestamp issuingFrom, std::vector<EarlierDraft> drafts);
+
 // Why an Invoice a user asked for cannot be served (no backend call is made for it).
 struct InvoiceRequestProblem {
   std::string reason;  // CamelCase condition reason
@@ -65,12 +108,13 @@ struct InvoiceRequestProblem {
 };
 
 // Checks the period an Invoice asks for against its group's invoicing period, at `now`:
-//  - PeriodMisaligned: the period is not exactly one whole period of the group (a deleted group's
-//    final partial period, `groupDeleting`, may end early);
+//  - PeriodMisaligned: the period is not exactly one whole period of the group, nor the final
+//    partial period the group recorded while being deleted (`finalPeriod`, recordedFinalPeriod);
 //  - PeriodNotEnded: finalize is asked for a period that has not ended yet.
 std::optional<InvoiceRequestProblem> checkInvoiceRequest(InvoicingPeriod kind,
                                                          const Interval& period, bool finalize,
-                                                         bool groupDeleting, Timestamp now);
+                                                         const std::optional<Interval>& finalPeriod,
+                                                         Timestamp now);
 
 // Of several Invoices of one group for the same period, the one that stands: the oldest by
 // creationTimestamp, then by name (creation times have whole seconds). The others are duplicates.

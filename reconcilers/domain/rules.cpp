@@ -9,6 +9,7 @@
 
 #include "reconcilers/domain/currency.h"
 #include "reconcilers/domain/formats.h"
+#include "reconcilers/domain/invoicing.h"
 #include "reconcilers/domain/money.h"
 #include "reconcilers/domain/period.h"
 
@@ -301,7 +302,10 @@ void checkInvoice(const SnapshotIndex& index, const Invoice& invoice, const Rule
                                     ") is empty: spec.periodEnd must be after spec.periodStart"));
     return;
   }
-  if (group != nullptr && !isPeriodAligned(group->spec.invoicing.period, period)) {
+  // The one exception to whole periods: the final partial period a group being deleted recorded
+  // for its final invoice (R6), exactly that one, so a user cannot invent other cuts.
+  if (group != nullptr && !isPeriodAligned(group->spec.invoicing.period, period) &&
+      recordedFinalPeriod(*group) != period) {
     Interval expected = periodContaining(group->spec.invoicing.period, period.start);
     out.push_back(makeViolation(
         Code::PeriodNotAligned, key, "spec.periodStart",

@@ -496,6 +496,95 @@ TEST_F(InvoicingIntegrationTest, ADeletedGroupGetsItsFinalInvoiceBeforeItsFinali
   }
 }
 
+// The ledger issues an account's invoices in period order, so a draft of an earlier period (an
+// estimate a user asked for, as examples/gitops does) blocks every later finalization until it is
+// settled. An empty estimate of a period before the group's first member is voided (no number is
+// spent, so no gap); the final invoice is then issued and the account closed.
+TEST_F(InvoicingIntegrationTest, ADeletedGroupsEmptyEarlierEstimateIsVoidedBeforeItsFinalInvoice) {
+  const domain::Timestamp from = joined("acme/api");
+  charge("api-final-2", "acme/api", "2.00", from, 1s);
+  const domain::Interval yesterday{today_.start - 24h, today_.start};
+  ASSERT_EQ(applyInvoice("yesterday-estimate", "acme-second", yesterday, false), "");
+  ASSERT_TRUE(waitFor([&] {
+    return jsonpath("invoice", "yesterday-estimate", "{.status.state}") == "Draft";
+  })) << jsonpath("invoice", "yesterday-estimate", "{.status}");
+  const std::string estimateId =
+      jsonpath("invoice", "yesterday-estimate", "{.status.backendInvoiceId}");
+  ASSERT_NE(estimateId, "");
+
+  ASSERT_TRUE(waitFor([&] { return realNow() >= from + 2s; }));
+  CommandResult moved =
+      kubectl_->run({"patch", "project", "api", "-n", "acme", "--type=merge", "-p",
+                     R"({"spec":{"billingGroupRef":{"name":"acme-main"}}})"});
+  ASSERT_EQ(moved.exitCode, 0) << moved;
+  ASSERT_TRUE(waitFor([&] { return memberships("acme/api").size() == 2; }));
+  ASSERT_TRUE(waitFor(
+      [&] { return jsonpath("billinggroup", "acme-second", "{.status.projectCount}") == "0"; }));
+  CommandResult deleted =
+      kubectl_->run({"delete", "billinggroup", "acme-second", "-n", "acme", "--wait=false"});
+  ASSERT_EQ(deleted.exitCode, 0) << deleted;
+  ASSERT_TRUE(waitFor([&] {
+    return !client_->get(reconcilers::billingGroupsResource(), "acme", "acme-second").has_value();
+  })) << "the group is held: "
+      << jsonpath("billinggroup", "acme-second", "{.status.conditions}");
+
+  auto account = backend_->getAccount(secondUid_);
+  ASSERT_TRUE(account) << account.error().message();
+  ASSERT_TRUE(account->closedAt.has_value());
+  const auto final = issued(secondUid_);
+  ASSERT_EQ(final.size(), 1u) << "one invoice: the final one; the empty estimate is not issued";
+  EXPECT_EQ(final[0].periodStart, today_.start);
+  EXPECT_EQ(final[0].periodEnd, *account->closedAt);
+  EXPECT_EQ(final[0].total, "2.00");
+  bool sawEstimate = false;
+  for (const auto& invoice : invoices(secondUid_)) {
+    if (invoice.id == final[0].id) continue;
+    EXPECT_EQ(invoice.state, domain::InvoiceState::Void) << invoice.id;
+    EXPECT_EQ(invoice.number, "") << "a voided draft spends no number";
+    if (invoice.id == estimateId) sawEstimate = true;
+  }
+  EXPECT_TRUE(sawEstimate);
+  // The user's estimate (not owned by the group, so it outlives it) says what became of it.
+  EXPECT_TRUE(waitFor([&] {
+    return jsonpath("invoice", "yesterday-estimate", "{.status.state}") == "Void";
+  })) << jsonpath("invoice", "yesterday-estimate", "{.status}");
+  EXPECT_THAT(jsonpath("invoice", "yesterday-estimate",
+                       "{.status.conditions[?(@.type==\"Ready\")].message}"),
+              HasSubstr("had no project"));
+}
+
+// The same earlier estimate on a live group: the period close voids it and closes today, rather
+// than taking the ledger's period-order refusal for "a later invoice was issued first" and
+// skipping today for ever.
+TEST_F(InvoicingIntegrationTest, AnEarlierEstimateDoesNotBlockThePeriodClose) {
+  charge("web-close", "acme/web", "12.00", joined("acme/web"), 60s);
+  const domain::Interval yesterday{today_.start - 24h, today_.start};
+  ASSERT_EQ(applyInvoice("yesterday-estimate", "acme-main", yesterday, false), "");
+  ASSERT_TRUE(waitFor([&] {
+    return jsonpath("invoice", "yesterday-estimate", "{.status.state}") == "Draft";
+  })) << jsonpath("invoice", "yesterday-estimate", "{.status}");
+
+  closeToday();
+  const std::string name = todaysName("acme-main");
+  ASSERT_TRUE(waitFor([&] { return jsonpath("invoice", name, "{.status.state}") == "Finalized"; }))
+      << jsonpath("billinggroup", "acme-main", "{.status}");
+  EXPECT_EQ(jsonpath("invoice", name, "{.status.total}"), "7.00");
+  ASSERT_EQ(issued(mainUid_).size(), 1u);
+  EXPECT_EQ(issued(mainUid_)[0].periodStart, today_.start);
+  EXPECT_TRUE(waitFor(
+      [&] { return jsonpath("invoice", "yesterday-estimate", "{.status.state}") == "Void"; }));
+  std::string reasons;
+  EXPECT_TRUE(waitFor([&] {
+    reasons = kubectl_
+                  ->run({"get", "events.events.k8s.io", "-n", "acme", "-o",
+                         "jsonpath={.items[*].reason}"})
+                  .out;
+    return reasons.find("EstimateVoided") != std::string::npos;
+  })) << reasons;
+  EXPECT_TRUE(waitFor(
+      [&] { return jsonpath("billinggroup", "acme-main", "{.status.lastInvoice.name}") == name; }));
+}
+
 TEST_F(InvoicingIntegrationTest, BackendOutageIsReportedAndCaughtUpAfterwards) {
   charge("web-outage", "acme/web", "6.00", joined("acme/web"), 60s);
   ASSERT_TRUE(waitFor([&] { return readyReason("billinggroup", "acme-main") == "Reconciled"; }));

@@ -111,27 +111,110 @@ TEST(FinalPartialPeriodTest, FromThePeriodStartToTheClose) {
 TEST(CheckInvoiceRequestTest, MisalignedAndNotEndedPeriodsAreRefusedWithReasons) {
   const Timestamp now = at("2026-03-10T12:00:00Z");
   const Interval day = between("2026-03-09T00:00:00Z", "2026-03-10T00:00:00Z");
-  EXPECT_EQ(checkInvoiceRequest(InvoicingPeriod::Daily, day, true, false, now), std::nullopt);
+  EXPECT_EQ(checkInvoiceRequest(InvoicingPeriod::Daily, day, true, std::nullopt, now),
+            std::nullopt);
   // An estimate of the running period is fine; its early close is not.
   const Interval today = between("2026-03-10T00:00:00Z", "2026-03-11T00:00:00Z");
-  EXPECT_EQ(checkInvoiceRequest(InvoicingPeriod::Daily, today, false, false, now), std::nullopt);
-  auto notEnded = checkInvoiceRequest(InvoicingPeriod::Daily, today, true, false, now);
+  EXPECT_EQ(checkInvoiceRequest(InvoicingPeriod::Daily, today, false, std::nullopt, now),
+            std::nullopt);
+  auto notEnded = checkInvoiceRequest(InvoicingPeriod::Daily, today, true, std::nullopt, now);
   ASSERT_TRUE(notEnded);
   EXPECT_EQ(notEnded->reason, "PeriodNotEnded");
   EXPECT_THAT(notEnded->message, ::testing::HasSubstr("2026-03-11T00:00:00Z"));
 
   auto misaligned = checkInvoiceRequest(InvoicingPeriod::Monthly,
                                         between("2026-02-15T00:00:00Z", "2026-03-15T00:00:00Z"),
-                                        false, false, now);
+                                        false, std::nullopt, now);
   ASSERT_TRUE(misaligned);
   EXPECT_EQ(misaligned->reason, "PeriodMisaligned");
   EXPECT_THAT(misaligned->message,
               ::testing::HasSubstr("[2026-02-01T00:00:00Z, 2026-03-01T00:00:00Z)"));
 
-  // A deleted group's final partial period is accepted; any other cut is not.
+  // A deleted group's recorded final partial period is accepted; any other cut is not.
   const Interval partial = between("2026-03-01T00:00:00Z", "2026-03-05T10:00:00Z");
-  EXPECT_EQ(checkInvoiceRequest(InvoicingPeriod::Monthly, partial, true, true, now), std::nullopt);
-  EXPECT_TRUE(checkInvoiceRequest(InvoicingPeriod::Monthly, partial, true, false, now));
+  EXPECT_EQ(checkInvoiceRequest(InvoicingPeriod::Monthly, partial, true, partial, now),
+            std::nullopt);
+  EXPECT_TRUE(checkInvoiceRequest(InvoicingPeriod::Monthly, partial, true, std::nullopt, now));
+  auto otherCut = checkInvoiceRequest(InvoicingPeriod::Monthly,
+                                      between("2026-03-01T00:00:00Z", "2026-03-05T09:59:59Z"), true,
+                                      partial, now);
+  ASSERT_TRUE(otherCut);
+  EXPECT_EQ(otherCut->reason, "PeriodMisaligned");
+}
+
+BillingGroup deletingGroup(const char* deletedAt, std::optional<Interval> currentPeriod) {
+  BillingGroup group;
+  group.spec.invoicing.period = InvoicingPeriod::Monthly;
+  if (deletedAt != nullptr) group.metadata.deletionTimestamp = at(deletedAt);
+  if (currentPeriod) {
+    group.status.currentPeriod = CurrentPeriod{currentPeriod->start, currentPeriod->end, "1.00"};
+  }
+  return group;
+}
+
+TEST(RecordedFinalPeriodTest, OnlyAPartialPeriodRecordedWhileDeletingCounts) {
+  const Interval partial = between("2026-03-01T00:00:00Z", "2026-03-05T10:00:00Z");
+  EXPECT_EQ(recordedFinalPeriod(deletingGroup("2026-03-05T09:00:00Z", partial)), partial);
+  // The close may be the deletion itself.
+  EXPECT_EQ(recordedFinalPeriod(deletingGroup("2026-03-05T10:00:00Z", partial)), partial);
+
+  EXPECT_EQ(recordedFinalPeriod(deletingGroup(nullptr, partial)), std::nullopt) << "not deleting";
+  EXPECT_EQ(recordedFinalPeriod(deletingGroup("2026-03-05T09:00:00Z", std::nullopt)), std::nullopt);
+  EXPECT_EQ(recordedFinalPeriod(deletingGroup(
+                "2026-03-05T09:00:00Z", between("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z"))),
+            std::nullopt)
+      << "the whole running period is not a final partial one";
+  EXPECT_EQ(recordedFinalPeriod(deletingGroup(
+                "2026-03-05T09:00:00Z", between("2026-03-02T00:00:00Z", "2026-03-05T10:00:00Z"))),
+            std::nullopt)
+      << "does not start at a period start";
+  EXPECT_EQ(recordedFinalPeriod(deletingGroup(
+                "2026-03-05T09:00:00Z", between("2026-03-01T00:00:00Z", "2026-04-02T00:00:00Z"))),
+            std::nullopt)
+      << "runs past the period";
+  EXPECT_EQ(recordedFinalPeriod(deletingGroup("2026-03-06T00:00:00Z", partial)), std::nullopt)
+      << "a close before the deletion";
+  BillingGroup open = deletingGroup("2026-03-05T09:00:00Z", partial);
+  open.status.currentPeriod->end.reset();
+  EXPECT_EQ(recordedFinalPeriod(open), std::nullopt);
+}
+
+EarlierDraft draft(std::string id, const char* start, const char* end, bool billsNothing) {
+  return EarlierDraft{std::move(id), between(start, end), billsNothing};
+}
+
+TEST(SettleEarlierDraftsTest, EmptyEstimatesBeforeTheFirstMemberAreVoidedOthersFinalizedInOrder) {
+  // The group's first member joined on 2026-11-27; it is closing from November on.
+  const Timestamp firstBillable = at("2026-11-27T07:00:00Z");
+  const Timestamp issuingFrom = at("2026-11-01T00:00:00Z");
+  const std::vector<EarlierDraft> drafts = {
+      draft("inv-oct", "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z", true),
+      draft("inv-aug", "2026-08-01T00:00:00Z", "2026-09-01T00:00:00Z", false),
+      draft("inv-sep", "2026-09-01T00:00:00Z", "2026-10-01T00:00:00Z", true),
+      // The running period's estimate is not an earlier draft.
+      draft("inv-nov", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z", true),
+  };
+  EXPECT_THAT(settleEarlierDrafts(InvoicingPeriod::Monthly, firstBillable, issuingFrom, drafts),
+              ElementsAre(DraftStep{"inv-aug", DraftSettlement::Finalize},
+                          DraftStep{"inv-sep", DraftSettlement::Void},
+                          DraftStep{"inv-oct", DraftSettlement::Void}))
+      << "a draft with usage is never voided: its usage must be invoiced";
+  EXPECT_THAT(settleEarlierDrafts(InvoicingPeriod::Monthly, firstBillable, issuingFrom, {}),
+              IsEmpty());
+}
+
+TEST(SettleEarlierDraftsTest, EmptyDraftsOfBillablePeriodsAreFinalizedLikeAnyClosedPeriod) {
+  // Members since September: an empty September is still a period of the group, invoiced (a
+  // zero invoice) like the period close does, so the numbering follows every billed period.
+  const Timestamp firstBillable = at("2026-09-10T00:00:00Z");
+  EXPECT_THAT(
+      settleEarlierDrafts(InvoicingPeriod::Monthly, firstBillable, at("2026-11-01T00:00:00Z"),
+                          {draft("inv-oct", "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z", true),
+                           draft("inv-sep", "2026-09-01T00:00:00Z", "2026-10-01T00:00:00Z", true),
+                           draft("inv-aug", "2026-08-01T00:00:00Z", "2026-09-01T00:00:00Z", true)}),
+      ElementsAre(DraftStep{"inv-aug", DraftSettlement::Void},
+                  DraftStep{"inv-sep", DraftSettlement::Finalize},
+                  DraftStep{"inv-oct", DraftSettlement::Finalize}));
 }
 
 Invoice invoiceNamed(std::string name, const char* created, const char* start,

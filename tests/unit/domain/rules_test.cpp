@@ -832,6 +832,81 @@ TEST(RulesR7Test, DailyInvoiceMustCoverAUtcDay) {
                                                                        "2026-11-04T00:00:00Z)")))));
 }
 
+// R6: a group being deleted gets a final invoice for [start of its last period, close). The
+// operator records that period as the group's status.currentPeriod before creating the Invoice;
+// exactly that period is accepted, and only while the group is being deleted.
+Snapshot deletingGroupWithFinalPeriod(std::string_view closeAt) {
+  Snapshot snapshot = acme();
+  BillingGroup& group = snapshot.billingGroups[0];
+  group.metadata.deletionTimestamp = at("2026-11-27T07:00:00Z");
+  group.status.currentPeriod = CurrentPeriod{at("2026-11-01T00:00:00Z"), at(closeAt), "12.00"};
+  return snapshot;
+}
+
+TEST(RulesR7Test, TheFinalPartialPeriodRecordedByADeletedGroupIsAccepted) {
+  Snapshot snapshot = deletingGroupWithFinalPeriod("2026-11-27T07:12:30Z");
+  Invoice final = invoice("acme-billing", "shared-2026-11-01", "shared", "2026-11-01T00:00:00Z",
+                          "2026-11-27T07:12:30Z");
+  final.spec.finalize = true;
+  snapshot.invoices = {final};
+
+  EXPECT_THAT(validate(snapshot), IsEmpty());
+  EXPECT_THAT(validate(snapshot, RuleOptions{at("2026-11-27T07:13:00Z")}), IsEmpty());
+}
+
+TEST(RulesR7Test, OtherCutsOfADeletedGroupsLastPeriodAreRefused) {
+  Snapshot snapshot = deletingGroupWithFinalPeriod("2026-11-27T07:12:30Z");
+  snapshot.invoices = {
+      // Ends before or after the recorded close.
+      invoice("acme-billing", "early", "shared", "2026-11-01T00:00:00Z", "2026-11-27T07:12:29Z"),
+      invoice("acme-billing", "late", "shared", "2026-11-01T00:00:00Z", "2026-11-28T00:00:00Z"),
+      // Ends at the close but does not start at the period's start.
+      invoice("acme-billing", "mid", "shared", "2026-11-02T00:00:00Z", "2026-11-27T07:12:30Z")};
+
+  const auto violations = validate(snapshot);
+  ASSERT_EQ(violations.size(), 3u);
+  for (const Violation& violation : violations) {
+    EXPECT_EQ(violation.code, Code::PeriodNotAligned) << violation.message;
+  }
+  EXPECT_THAT(violations[0].message, HasSubstr("Invoice acme-billing/early period"));
+}
+
+TEST(RulesR7Test, APartialPeriodIsRefusedUnlessTheGroupIsDeletingAndRecordedIt) {
+  const char* closeAt = "2026-11-27T07:12:30Z";
+  const Invoice final =
+      invoice("acme-billing", "shared-2026-11-01", "shared", "2026-11-01T00:00:00Z", closeAt);
+
+  // A live group: its currentPeriod is the running period; a user cannot cut it short.
+  Snapshot live = acme();
+  live.billingGroups[0].status.currentPeriod =
+      CurrentPeriod{at("2026-11-01T00:00:00Z"), at(closeAt), ""};
+  live.invoices = {final};
+  EXPECT_THAT(withCode(validate(live), Code::PeriodNotAligned), ::testing::SizeIs(1));
+
+  // Deleting, but the close is not decided yet (currentPeriod is the whole running period).
+  Snapshot undecided = deletingGroupWithFinalPeriod("2026-12-01T00:00:00Z");
+  undecided.invoices = {final};
+  EXPECT_THAT(withCode(validate(undecided), Code::PeriodNotAligned), ::testing::SizeIs(1));
+
+  // A recorded "close" before the deletion is not one the operator makes.
+  Snapshot beforeDeletion = deletingGroupWithFinalPeriod("2026-11-20T00:00:00Z");
+  beforeDeletion.invoices = {invoice("acme-billing", "shared-2026-11-01", "shared",
+                                     "2026-11-01T00:00:00Z", "2026-11-20T00:00:00Z")};
+  EXPECT_THAT(withCode(validate(beforeDeletion), Code::PeriodNotAligned), ::testing::SizeIs(1));
+
+  // The offline checker reads no status (GitOps files have none): refused there too.
+  Snapshot noStatus = deletingGroupWithFinalPeriod(closeAt);
+  noStatus.billingGroups[0].status = BillingGroupStatus{};
+  noStatus.invoices = {final};
+  EXPECT_THAT(withCode(validate(noStatus), Code::PeriodNotAligned), ::testing::SizeIs(1));
+
+  // Whole periods stay accepted for a deleting group.
+  Snapshot whole = deletingGroupWithFinalPeriod(closeAt);
+  whole.invoices = {
+      invoice("acme-billing", "oct", "shared", "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")};
+  EXPECT_THAT(validate(whole), IsEmpty());
+}
+
 TEST(RulesR7Test, EmptyOrReversedPeriodIsInvalid) {
   EXPECT_EQ(ruleOf(Code::InvalidPeriod), "R7");
   Snapshot snapshot = acme();

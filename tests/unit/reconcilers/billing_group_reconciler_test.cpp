@@ -170,6 +170,19 @@ TEST_F(BillingGroupReconcilerTest, DeletionWithoutProjectsClosesTheAccountAfterT
   ASSERT_TRUE(reconcileGroup("acme-billing", "acme-main").has_value());
   remove(billingGroupsResource(), "acme-billing", "acme-main");
 
+  // The first pass only records the final partial period [2026-12-01, deletion) as the status's
+  // currentPeriod, which the webhook accepts the final Invoice against; the next pass (brought by
+  // that status update) issues the final invoice and closes the account.
+  ASSERT_TRUE(reconcileGroup("acme-billing", "acme-main").has_value());
+  auto recorded = stored(billingGroupsResource(), "acme-billing", "acme-main");
+  ASSERT_TRUE(recorded.has_value());
+  const domain::BillingGroup closing = codec::decodeBillingGroup(*recorded).value;
+  ASSERT_TRUE(closing.status.currentPeriod.has_value());
+  EXPECT_EQ(closing.status.currentPeriod->start, domain::parseTimestamp("2026-12-01T00:00:00Z"));
+  EXPECT_EQ(closing.status.currentPeriod->end, kube_.deletionTime);
+  EXPECT_TRUE(finalInvoices.empty());
+  EXPECT_FALSE(backend_.account(uid())->closedAt.has_value());
+
   ASSERT_TRUE(reconcileGroup("acme-billing", "acme-main").has_value());
 
   EXPECT_FALSE(stored(billingGroupsResource(), "acme-billing", "acme-main").has_value());
