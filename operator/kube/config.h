@@ -46,7 +46,10 @@ struct RestConfig {
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};  // per attempt
   std::string userAgent = "billing-operator";
   std::string fieldManager = "billing-operator";
-  TransportKind transport = TransportKind::Cpprest;
+  // Native: pooled keep-alive connections used on the calling thread. cpprestsdk hands every
+  // request between threads several times, which cost most of the operator's CPU at a cold start
+  // (docs/benchmarks.md).
+  TransportKind transport = TransportKind::Native;
 };
 
 struct ConfigLoadOptions {

@@ -161,10 +161,16 @@ class NativeTransport final : public Transport {
       options.connectTimeout = config_.connectTimeout;
       options.requestTimeout = timeout;
       options.userAgent = config_.userAgent;
+      // Requests reuse kept-alive connections: a new TLS connection costs a handshake (about
+      // 1.5 ms of CPU here), several times the cost of the request. Enough idle connections for
+      // every worker of the operator's controllers plus the informers' lists.
+      options.maxIdleConnections = kMaxIdleConnections;
       client = std::make_shared<const common::HttpClient>(std::move(options));
     }
     return client;
   }
+
+  static constexpr std::size_t kMaxIdleConnections = 32;
 
   const TransportConfig config_;
   std::mutex mutex_;
