@@ -1,11 +1,14 @@
 #include "operator/ledger_client/ledger_client.h"
 
-#include <cpprest/http_client.h>
+#include <cpprest/base_uri.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
+#include "common/http_client.h"
 #include "common/json.h"
 
 namespace billing::ledger_client {
@@ -298,7 +301,12 @@ std::expected<std::string, std::string> readTokenFile(const std::string& path) {
 
 struct LedgerClient::Impl {
   LedgerClientOptions options;
-  std::unique_ptr<web::http::client::http_client> client;
+  // Our HTTP/1.1 client with kept-alive connections: a reconcile makes several ledger calls, and
+  // cpprestsdk's client handed each between threads several times (most of the operator's CPU at
+  // a cold start, docs/benchmarks.md). Requests run on the calling reconcile's thread.
+  std::unique_ptr<common::HttpClient> client;
+  std::string baseUrl;   // without a trailing slash
+  std::string tlsError;  // the CA file could not be read when the client was made
   std::mutex randomMutex;
   std::mt19937_64 random;
 };
@@ -332,15 +340,21 @@ LedgerClient::LedgerClient(LedgerClientOptions options) : impl_(std::make_unique
   }
   impl_->random.seed(impl_->options.jitterSeed != 0 ? impl_->options.jitterSeed
                                                     : std::random_device{}());
-  web::http::client::http_client_config config;
-  config.set_timeout(impl_->options.timeout);
+  common::HttpClientOptions http;
+  http.requestTimeout = impl_->options.timeout;
+  http.connectTimeout = std::min(impl_->options.timeout, http.connectTimeout);
+  // One per concurrent reconcile is plenty; more would only hold the ledger's threads.
+  http.maxIdleConnections = 16;
   if (!impl_->options.caFile.empty()) {
-    const std::string caFile = impl_->options.caFile;
-    config.set_ssl_context_callback(
-        [caFile](boost::asio::ssl::context& context) { context.load_verify_file(caFile); });
+    std::ifstream in(impl_->options.caFile, std::ios::binary);
+    std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.is_open()) impl_->tlsError = "cannot read the ledger CA file " + impl_->options.caFile;
+    http.tls = common::TlsClientConfig{};
+    http.tls->caPem = std::move(pem);
   }
-  impl_->client =
-      std::make_unique<web::http::client::http_client>(web::uri(impl_->options.baseUrl), config);
+  impl_->client = std::make_unique<common::HttpClient>(std::move(http));
+  impl_->baseUrl = impl_->options.baseUrl;
+  while (impl_->baseUrl.ends_with('/')) impl_->baseUrl.pop_back();
 }
 
 LedgerClient::~LedgerClient() = default;
@@ -354,33 +368,35 @@ BackendResult<LedgerClient::Response> LedgerClient::send(std::string_view method
   BackendError last{BackendErrorKind::Unavailable, 0, {}, "no attempt was made", {}};
   for (int attempt = 1; attempt <= attempts; ++attempt) {
     std::optional<std::chrono::milliseconds> retryAfter;
-    try {
-      web::http::http_request request{web::http::method(std::string(method))};
-      request.set_request_uri(pathAndQuery);
-      request.headers().add("Accept", "application/json");
-      if (!impl_->options.token.empty()) {
-        request.headers().add("Authorization", "Bearer " + impl_->options.token);
-      }
-      if (!idempotencyKey.empty()) {
-        request.headers().add("Idempotency-Key", std::string(idempotencyKey));
-      }
-      if (!jsonBody.empty()) request.set_body(jsonBody, "application/json");
-      web::http::http_response response = impl_->client->request(request).get();
-      const int status = response.status_code();
-      std::string body = response.extract_utf8string(true).get();
-      if (!retryableStatus(status)) return Response{status, std::move(body), attempt};
-      last = errorOf(status, body);
+    common::HttpHeaders headers;
+    headers.add("Accept", "application/json");
+    if (!impl_->options.token.empty()) {
+      headers.add("Authorization", "Bearer " + impl_->options.token);
+    }
+    if (!idempotencyKey.empty()) headers.add("Idempotency-Key", std::string(idempotencyKey));
+    if (!jsonBody.empty()) headers.add("Content-Type", "application/json");
+    const std::string url = impl_->baseUrl + pathAndQuery;
+    std::expected<common::HttpClientResponse, std::string> response =
+        std::unexpected(impl_->tlsError);
+    if (impl_->tlsError.empty()) response = impl_->client->request(method, url, headers, jsonBody);
+    if (response) {
+      const int status = response->status;
+      if (!retryableStatus(status)) return Response{status, std::move(response->body), attempt};
+      last = errorOf(status, response->body);
       if (status == 429) {
-        auto header = response.headers().find("Retry-After");
-        if (header != response.headers().end()) {
-          retryAfter = parseRetryAfter(header->second, std::chrono::system_clock::now());
+        if (auto header = response->headers.get("Retry-After")) {
+          retryAfter = parseRetryAfter(*header, std::chrono::system_clock::now());
         }
       }
-    } catch (const std::exception& e) {
+    } else {
+      // HttpClient's errors start with "METHOD URL: "; the cause after it is what helps.
+      std::string cause = response.error();
+      const std::string prefix = std::string(method) + " " + url + ": ";
+      if (cause.starts_with(prefix)) cause.erase(0, prefix.size());
       last = BackendError{BackendErrorKind::Unavailable,
                           0,
                           "network",
-                          "cannot reach the ledger at " + impl_->options.baseUrl + ": " + e.what(),
+                          "cannot reach the ledger at " + impl_->options.baseUrl + ": " + cause,
                           {}};
     }
     if (attempt == attempts) break;
