@@ -156,6 +156,7 @@ int runCommand(std::span<const std::string> args, std::ostream& out, std::ostrea
   }
   config->qps = options.kubeApiQps;
   config->burst = options.kubeApiBurst;
+  if (options.kubeTransport) config->transport = *options.kubeTransport;
 
   auto registry = std::make_shared<runtime::Registry>();
   runtime::RuntimeMetrics requestMetrics(registry);

@@ -5,6 +5,8 @@
 #include <functional>
 #include <map>
 
+#include "operator/kube/transport.h"
+
 namespace billing::run {
 
 namespace {
@@ -23,6 +25,9 @@ Kubernetes access:
   --kube-api-qps N                     client-side rate limit, requests per second (default 200;
                                        a negative value disables it)
   --kube-api-burst N                   bursts above the rate limit (default 400)
+  --kube-transport native|cpprest      HTTP client for the API server (default native: pooled
+                                       keep-alive connections on the calling thread; cpprest:
+                                       cpprestsdk's client)
 
 Leader election:
   --leader-elect                       elect a leader with a Lease so that only one replica
@@ -252,6 +257,13 @@ std::expected<RunOptions, std::string> parseRunArguments(std::span<const std::st
          return std::nullopt;
        }},
       {"--kube-api-burst", integer(options.kubeApiBurst, 1, 100000)},
+      {"--kube-transport",
+       [&](const std::string& value) -> std::optional<std::string> {
+         auto kind = kube::parseTransportKind(value);
+         if (!kind) return "needs native or cpprest, got " + inQuotes(value);
+         options.kubeTransport = *kind;
+         return std::nullopt;
+       }},
       {"--leader-election-namespace", text(options.leaderElectionNamespace)},
       {"--leader-election-id", text(options.leaderElectionId)},
       {"--leader-election-identity", text(options.leaderElectionIdentity)},

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "operator/kube/transport.h"
 #include "operator/runtime/log.h"
 #include "operator/runtime/manager.h"
 
@@ -36,6 +37,7 @@ struct RunOptions {
   // runaway loop, and a restart over a reconciled world writes nothing.
   double kubeApiQps = 200;
   int kubeApiBurst = 400;
+  std::optional<kube::TransportKind> kubeTransport;  // unset: RestConfig's default
 
   // Leader election.
   bool leaderElect = false;

@@ -91,6 +91,7 @@ Predicate generationChanged() {
 Controller::Controller(ControllerOptions options, std::shared_ptr<Reconciler> reconciler)
     : name_(std::move(options.name)),
       workers_(options.workers < 1 ? 1 : options.workers),
+      secondaryEventDelay_(std::max(options.secondaryEventDelay, std::chrono::milliseconds(0))),
       log_(options.logger.withName("controller").withValues({{"controller", name_}})),
       metrics_(options.metrics),
       reconciler_(std::move(reconciler)),
@@ -106,13 +107,19 @@ Controller::~Controller() {
 }
 
 void Controller::watchPrimary(Informer& informer, Predicate predicate) {
-  watch(informer, mapToSelf(), std::move(predicate));
+  // The object's own events are enqueued at once: they carry what the user just changed.
+  addHandler(informer, mapToSelf(), std::move(predicate), std::chrono::milliseconds(0));
 }
 
 void Controller::watch(Informer& informer, Mapper mapper, Predicate predicate) {
+  addHandler(informer, std::move(mapper), std::move(predicate), secondaryEventDelay_);
+}
+
+void Controller::addHandler(Informer& informer, Mapper mapper, Predicate predicate,
+                            std::chrono::milliseconds delay) {
   informers_.push_back(&informer);
-  informer.addHandler([queue = queue_, mapper = std::move(mapper),
-                       predicate = std::move(predicate)](const InformerEvent& event) {
+  informer.addHandler([queue = queue_, mapper = std::move(mapper), predicate = std::move(predicate),
+                       delay](const InformerEvent& event) {
     if (predicate && !predicate(event)) return;
     std::vector<std::string> keys;
     for (const auto& request : mapper(*event.object)) keys.push_back(request.key());
@@ -125,7 +132,14 @@ void Controller::watch(Informer& informer, Mapper mapper, Predicate predicate) {
     // second reconcile for nothing.
     std::sort(keys.begin(), keys.end());
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    for (const auto& key : keys) queue->add(key);
+    for (const auto& key : keys) {
+      // A key already waiting keeps its earlier time, so the window starts with the first event.
+      if (delay.count() > 0) {
+        queue->addAfter(key, delay);
+      } else {
+        queue->add(key);
+      }
+    }
   });
 }
 

@@ -96,6 +96,13 @@ struct ControllerOptions {
   std::shared_ptr<RateLimiter> rateLimiter;  // default: defaultControllerRateLimiter()
   Logger logger;
   RuntimeMetrics* metrics = nullptr;  // optional
+  // Keys that events of secondary kinds (watch(), not watchPrimary()) map to are enqueued this
+  // long after the first such event, and later events within the window join it: a burst (the
+  // hundreds of Projects of one group written during a cold start) costs one reconcile of the
+  // group instead of one per event, and the group's own status write has reached the cache by
+  // then (no 409 Conflict from a stale read). It delays what such an event shows by at most this
+  // much. Zero enqueues at once, as controller-runtime does.
+  std::chrono::milliseconds secondaryEventDelay{100};
 };
 
 class Controller {
@@ -127,11 +134,14 @@ class Controller {
   WorkQueue& queue() { return *queue_; }
 
  private:
+  void addHandler(Informer& informer, Mapper mapper, Predicate predicate,
+                  std::chrono::milliseconds delay);
   void runWorker();
   void processItem(const std::string& key);
 
   std::string name_;
   int workers_;
+  std::chrono::milliseconds secondaryEventDelay_;
   Logger log_;
   RuntimeMetrics* metrics_;
   std::shared_ptr<Reconciler> reconciler_;

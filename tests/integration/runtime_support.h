@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -93,14 +94,17 @@ inline std::expected<void, std::string> createNamespace(kube::Client& client,
   return {};
 }
 
-// The operator's client from a kubeconfig file, as `billing-operator run` makes it.
+// The operator's client from a kubeconfig file, as `billing-operator run` makes it (with its
+// default transport unless `transport` says otherwise).
 inline std::expected<std::unique_ptr<kube::Client>, std::string> clientFromKubeconfig(
-    const fs::path& kubeconfig, kube::ClientOptions options = {}) {
+    const fs::path& kubeconfig, kube::ClientOptions options = {},
+    std::optional<kube::TransportKind> transport = std::nullopt) {
   kube::ConfigLoadOptions load;
   load.kubeconfig = kubeconfig;
   auto config = kube::loadRestConfig(load);
   if (!config) return std::unexpected(config.error().describe());
   config->qps = -1;  // tests drive the server hard; the limiter has its own unit tests
+  if (transport) config->transport = *transport;
   auto client = kube::makeClient(*config, std::move(options));
   if (!client) return std::unexpected(client.error().describe());
   return std::move(*client);

@@ -45,20 +45,22 @@ struct Attempt {
   std::string method;
 };
 
-class RuntimeIntegrationTest : public ::testing::TestWithParam<KubeconfigAuth> {
+// Every test runs with each way of authenticating and over each transport of the client.
+class RuntimeIntegrationTest
+    : public ::testing::TestWithParam<std::tuple<KubeconfigAuth, kube::TransportKind>> {
  protected:
   void SetUp() override {
     server_ = apiserver::harness::startServer({});
     ASSERT_NE(server_, nullptr);
     kubeconfig_ = dir_.path() / "kubeconfig";
-    ASSERT_TRUE(server_->writeKubeconfig(kubeconfig_, GetParam()).has_value());
+    ASSERT_TRUE(server_->writeKubeconfig(kubeconfig_, std::get<0>(GetParam())).has_value());
     kube::ClientOptions options;
     options.retry.maxRetries = 12;  // 429 storms below: 12 refusals in a row are 1 in 8192
     options.onRequest = [this](int status, std::string_view method, std::string_view) {
       std::lock_guard lock(attemptsMutex_);
       attempts_.push_back({std::chrono::steady_clock::now(), status, std::string(method)});
     };
-    auto client = clientFromKubeconfig(kubeconfig_, std::move(options));
+    auto client = clientFromKubeconfig(kubeconfig_, std::move(options), std::get<1>(GetParam()));
     ASSERT_TRUE(client.has_value()) << client.error();
     client_ = std::move(*client);
     auto crds = installCrds(*client_);
@@ -377,10 +379,15 @@ TEST_P(RuntimeIntegrationTest, ManagerReportsReconcilesStillRunningAtTheDeadline
   manager.reset();
 }
 
-INSTANTIATE_TEST_SUITE_P(Auth, RuntimeIntegrationTest,
-                         ::testing::Values(KubeconfigAuth::ClientCertificate,
-                                           KubeconfigAuth::Token),
-                         [](const auto& test) { return authName(test.param); });
+INSTANTIATE_TEST_SUITE_P(AuthAndTransport, RuntimeIntegrationTest,
+                         ::testing::Combine(::testing::Values(KubeconfigAuth::ClientCertificate,
+                                                              KubeconfigAuth::Token),
+                                            ::testing::Values(kube::TransportKind::Native,
+                                                              kube::TransportKind::Cpprest)),
+                         [](const auto& test) {
+                           return authName(std::get<0>(test.param)) + "_" +
+                                  std::string(kube::transportKindName(std::get<1>(test.param)));
+                         });
 
 }  // namespace
 }  // namespace billing::integration

@@ -73,6 +73,7 @@ TEST(RunOptionsTest, ParsesEveryFlagInBothSpellings) {
                         "--kube-api-qps",
                         "50.5",
                         "--kube-api-burst=100",
+                        "--kube-transport=cpprest",
                         "--workers",
                         "4",
                         "--graceful-shutdown-timeout",
@@ -110,6 +111,7 @@ TEST(RunOptionsTest, ParsesEveryFlagInBothSpellings) {
   EXPECT_EQ(options->webhookCertDir, std::filesystem::path("/certs"));
   EXPECT_DOUBLE_EQ(options->kubeApiQps, 50.5);
   EXPECT_EQ(options->kubeApiBurst, 100);
+  EXPECT_EQ(options->kubeTransport, kube::TransportKind::Cpprest);
   EXPECT_EQ(options->workers, 4);
   EXPECT_EQ(options->gracefulShutdownTimeout, 90s);
   EXPECT_EQ(options->logFormat, runtime::LogFormat::Text);
@@ -171,6 +173,7 @@ TEST(RunOptionsTest, MistakesAreOneLineNamingTheFlag) {
       {{"--workers", "two"}, "--workers needs a whole number"},
       {{"--kube-api-qps", "fast"}, "--kube-api-qps needs a number, got \"fast\""},
       {{"--kube-api-burst", "-1"}, "--kube-api-burst needs a whole number"},
+      {{"--kube-transport", "curl"}, "--kube-transport needs native or cpprest, got \"curl\""},
       {{"--webhook-port", "0"}, "--webhook-port needs a whole number from 1 to 65535"},
       {{"--log-format", "yaml"}, "--log-format must be json or text, got \"yaml\""},
       {{"--log-level", "loud"}, "--log-level must be debug, info, warn or error"},
@@ -212,6 +215,7 @@ TEST(RunOptionsTest, UsageDocumentsEveryFlagAndTheExitCodes) {
                            "--webhook-cert-dir",
                            "--kube-api-qps",
                            "--kube-api-burst",
+                           "--kube-transport",
                            "--workers",
                            "--log-format",
                            "--log-level",

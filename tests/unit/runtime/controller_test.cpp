@@ -328,6 +328,45 @@ TEST(ControllerTest, SecondaryObjectsMapToTheirOwnersAndPredicatesFilterEvents) 
   controller.stop(Clock::now() + kWait);
 }
 
+TEST(ControllerTest, ABurstOfSecondaryEventsCostsOneReconcileThatSeesThemAll) {
+  FakeApi api;
+  Informer groups(api, testing::billingGroupsResource(), "", testing::quickInformerOptions());
+  Informer projects(api, testing::projectsResource(), "", testing::quickInformerOptions());
+  Recorder recorder;
+  std::atomic<std::size_t> projectsSeen{0};
+  ControllerOptions options = quickOptions("groups");
+  // Long enough that the burst below always fits in the window, even on a loaded machine.
+  options.secondaryEventDelay = std::chrono::seconds(2);
+  Controller controller(options, makeReconciler([&](const Request& request) {
+                          if (request.name == "g") projectsSeen = projects.store().list().size();
+                          recorder.record(request);
+                          return ReconcileOutcome(Result{});
+                        }));
+  controller.watchPrimary(groups);
+  controller.watch(projects, [](const Json&) { return std::vector<Request>{{"t", "g"}}; });
+  groups.start();
+  projects.start();
+  controller.start();
+  ASSERT_TRUE(groups.waitForSync(kWait));
+  ASSERT_TRUE(projects.waitForSync(kWait));
+  ASSERT_TRUE(api.waitForActiveWatches(2, kWait));
+
+  constexpr std::size_t kProjects = 20;
+  for (std::size_t i = 0; i < kProjects; ++i) {
+    api.put(testing::projectsResource(),
+            testing::makeObject("billing.operator.dev/v1alpha1", "Project", "t",
+                                "p" + std::to_string(i)));
+  }
+  ASSERT_TRUE(recorder.waitForCalls(1));
+  // The group's own events are not delayed: the sentinel group is reconciled when it arrives.
+  api.put(testing::billingGroupsResource(),
+          testing::makeObject("billing.operator.dev/v1alpha1", "BillingGroup", "t", "sentinel"));
+  ASSERT_TRUE(recorder.waitForKey("t/sentinel"));
+  EXPECT_EQ(recorder.keys(), (std::vector<std::string>{"t/g", "t/sentinel"}));
+  EXPECT_EQ(projectsSeen.load(), kProjects);  // the one reconcile came after every event
+  controller.stop(Clock::now() + kWait);
+}
+
 TEST(ControllerTest, StopWaitsForTheInFlightReconcileAndReportsStragglers) {
   std::mutex mutex;
   std::condition_variable_any release;
