@@ -455,29 +455,15 @@ class Process {
 
 // ---- observing the world through the server's store ----
 
-const value* member(const value& object, std::initializer_list<const char*> path) {
-  const value* node = &object;
-  for (const char* key : path) {
-    if (!node->is_object() || !node->has_field(key)) return nullptr;
-    node = &node->at(key);
-  }
-  return node;
-}
-
-std::string text(const value& object, std::initializer_list<const char*> path) {
-  const value* node = member(object, path);
-  return node != nullptr && node->is_string() ? node->as_string() : std::string();
-}
-
 // Ready=True for the object's current generation.
 bool isReady(const value& object) {
-  const value* conditions = member(object, {"status", "conditions"});
+  const value* conditions = billing::common::findMember(object, {"status", "conditions"});
   if (conditions == nullptr || !conditions->is_array()) return false;
-  const value* generation = member(object, {"metadata", "generation"});
+  const value* generation = billing::common::findMember(object, {"metadata", "generation"});
   for (const value& condition : conditions->as_array()) {
-    if (text(condition, {"type"}) != "Ready") continue;
-    if (text(condition, {"status"}) != "True") return false;
-    const value* observed = member(condition, {"observedGeneration"});
+    if (billing::common::stringAt(condition, {"type"}) != "Ready") continue;
+    if (billing::common::stringAt(condition, {"status"}) != "True") return false;
+    const value* observed = billing::common::findMember(condition, {"observedGeneration"});
     return generation == nullptr || observed == nullptr ||
            observed->as_number().to_int64() >= generation->as_number().to_int64();
   }
@@ -485,10 +471,12 @@ bool isReady(const value& object) {
 }
 
 bool groupListsProject(const value& group, const std::string& ns, const std::string& name) {
-  const value* projects = member(group, {"status", "projects"});
+  const value* projects = billing::common::findMember(group, {"status", "projects"});
   if (projects == nullptr || !projects->is_array()) return false;
   for (const value& item : projects->as_array()) {
-    if (text(item, {"namespace"}) == ns && text(item, {"name"}) == name) return true;
+    if (billing::common::stringAt(item, {"namespace"}) == ns &&
+        billing::common::stringAt(item, {"name"}) == name)
+      return true;
   }
   return false;
 }
@@ -561,8 +549,8 @@ class Observer {
 
  private:
   void put(const std::string& resource, const value& object) {
-    const std::string key =
-        text(object, {"metadata", "namespace"}) + "/" + text(object, {"metadata", "name"});
+    const std::string key = billing::common::stringAt(object, {"metadata", "namespace"}) + "/" +
+                            billing::common::stringAt(object, {"metadata", "name"});
     objects_[{resource, key}] = object;
     if (isReady(object)) {
       readyKeys_.insert({resource, key});
@@ -744,11 +732,13 @@ void createAll(billing::kube::Client& client, const ResourceRef& resource, int c
     threads.emplace_back([&] {
       for (int i = next++; i < count && !failed; i = next++) {
         const value object = make(i);
-        auto created = client.create(resource, text(object, {"metadata", "namespace"}), object);
+        auto created = client.create(
+            resource, billing::common::stringAt(object, {"metadata", "namespace"}), object);
         if (!created) {
           std::lock_guard lock(failureMutex);
-          failure = "creating " + resource.resource + " " + text(object, {"metadata", "name"}) +
-                    ": " + created.error().describe();
+          failure = "creating " + resource.resource + " " +
+                    billing::common::stringAt(object, {"metadata", "name"}) + ": " +
+                    created.error().describe();
           failed = true;
         }
       }
@@ -987,9 +977,12 @@ int main(int argc, char** argv) {
       const int to = world.sharedGroupAfter(p);
       const value fromRef = world.groupRef(p, from);
       const value toRef = world.groupRef(p, to);
-      const std::string fromNs =
-          text(fromRef, {"namespace"}).empty() ? ns : text(fromRef, {"namespace"});
-      const std::string toNs = text(toRef, {"namespace"}).empty() ? ns : text(toRef, {"namespace"});
+      const std::string fromNs = billing::common::stringAt(fromRef, {"namespace"}).empty()
+                                     ? ns
+                                     : billing::common::stringAt(fromRef, {"namespace"});
+      const std::string toNs = billing::common::stringAt(toRef, {"namespace"}).empty()
+                                   ? ns
+                                   : billing::common::stringAt(toRef, {"namespace"});
       value patch = value::object();
       patch["spec"]["billingGroupRef"]["name"] = toRef.at("name");
       patch["spec"]["billingGroupRef"]["namespace"] = value::string(toNs);
@@ -1002,7 +995,8 @@ int main(int argc, char** argv) {
             const value* oldGroup = o.group(fromNs, World::sharedName(from));
             const value* newGroup = o.group(toNs, World::sharedName(to));
             return project != nullptr && oldGroup != nullptr && newGroup != nullptr &&
-                   text(*project, {"status", "billingGroup", "name"}) == World::sharedName(to) &&
+                   billing::common::stringAt(*project, {"status", "billingGroup", "name"}) ==
+                       World::sharedName(to) &&
                    isReady(*project) && groupListsProject(*newGroup, ns, name) &&
                    !groupListsProject(*oldGroup, ns, name);
           },
@@ -1118,7 +1112,8 @@ int main(int argc, char** argv) {
             continue;
           }
           auto parsed = billing::common::parseJson(answer->body);
-          const value* allowed = parsed ? member(*parsed, {"response", "allowed"}) : nullptr;
+          const value* allowed =
+              parsed ? billing::common::findMember(*parsed, {"response", "allowed"}) : nullptr;
           if (allowed == nullptr || !allowed->is_boolean() || !allowed->as_bool()) ++refused;
         }
       });

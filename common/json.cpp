@@ -5,7 +5,10 @@
 #include <cmath>
 #include <cstdint>
 #include <exception>
+#include <optional>
 #include <set>
+
+#include "common/utf8.h"
 
 namespace billing::common {
 namespace {
@@ -54,40 +57,6 @@ std::string readableParseError(std::string message) {
   return message;
 }
 
-// The length of the well-formed UTF-8 sequence at text[at] (1 to 4), or 0 when the bytes there
-// are not one: a stray continuation byte, a truncated sequence, an overlong form, a surrogate or
-// a code point beyond U+10FFFF.
-std::size_t utf8SequenceLength(std::string_view text, std::size_t at) {
-  const auto lead = static_cast<unsigned char>(text[at]);
-  if (lead < 0x80) return 1;
-  std::size_t length = 0;
-  char32_t codePoint = 0;
-  if ((lead & 0xE0) == 0xC0) {
-    length = 2;
-    codePoint = lead & 0x1F;
-  } else if ((lead & 0xF0) == 0xE0) {
-    length = 3;
-    codePoint = lead & 0x0F;
-  } else if ((lead & 0xF8) == 0xF0) {
-    length = 4;
-    codePoint = lead & 0x07;
-  } else {
-    return 0;
-  }
-  if (at + length > text.size()) return 0;
-  for (std::size_t i = 1; i < length; ++i) {
-    const auto continuation = static_cast<unsigned char>(text[at + i]);
-    if ((continuation & 0xC0) != 0x80) return 0;
-    codePoint = (codePoint << 6) | (continuation & 0x3F);
-  }
-  static constexpr std::array<char32_t, 5> kSmallest{0, 0, 0x80, 0x800, 0x10000};
-  if (codePoint < kSmallest[length] || codePoint > 0x10FFFF ||
-      (codePoint >= 0xD800 && codePoint <= 0xDFFF)) {
-    return 0;
-  }
-  return length;
-}
-
 }  // namespace
 
 void appendJsonString(std::string& out, std::string_view text) {
@@ -100,12 +69,12 @@ void appendJsonString(std::string& out, std::string_view text) {
       // JSON text is UTF-8. Bytes that are not (an id percent-decoded from a URL, a method
       // echoed in an error) become U+FFFD, one per byte, as Go's encoding/json writes them:
       // the document stays readable instead of being refused whole.
-      const std::size_t length = utf8SequenceLength(text, at);
-      if (length == 0) {
+      const std::optional<Utf8Sequence> sequence = decodeUtf8(text, at);
+      if (!sequence) {
         out += "\\ufffd";
       } else {
-        out.append(text.substr(at, length));
-        at += length - 1;
+        out.append(text.substr(at, sequence->length));
+        at += sequence->length - 1;
       }
       continue;
     }
@@ -338,6 +307,22 @@ std::string parentFieldPath(std::string_view path) {
   }
   if (bracket != std::string_view::npos) return std::string(path.substr(0, bracket + 1));
   return {};
+}
+
+const web::json::value* findMember(const web::json::value& object,
+                                   std::initializer_list<std::string_view> path) {
+  const web::json::value* node = &object;
+  for (std::string_view key : path) {
+    const std::string name(key);
+    if (!node->is_object() || !node->has_field(name)) return nullptr;
+    node = &node->at(name);
+  }
+  return node;
+}
+
+std::string stringAt(const web::json::value& object, std::initializer_list<std::string_view> path) {
+  const web::json::value* node = findMember(object, path);
+  return node != nullptr && node->is_string() ? node->as_string() : std::string();
 }
 
 }  // namespace billing::common

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <expected>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,14 @@ void appendJsonString(std::string& out, std::string_view text);
 // JSON equality as a reader sees it: object member order does not matter (cpprest's operator==
 // compares members position by position) and numbers compare by value (1 equals 1.0).
 bool jsonEqual(const web::json::value& left, const web::json::value& right);
+
+// The member at `path` (object keys, outermost first: {"metadata", "name"}), or null when a step
+// is missing or not an object. For reading objects whose shape is not guaranteed, without the
+// exceptions web::json::value::at throws.
+const web::json::value* findMember(const web::json::value& object,
+                                   std::initializer_list<std::string_view> path);
+// The string at `path`, or "" when it is missing or not a string.
+std::string stringAt(const web::json::value& object, std::initializer_list<std::string_view> path);
 
 // Field paths, Kubernetes style: the root is "", object members are joined with '.'
 // ("spec.billingGroupRef.name") and array elements are "[i]" ("items[2].metadata.name"). A key

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "common/json.h"
+#include "common/utf8.h"
 
 namespace billing::common {
 namespace {
@@ -777,46 +778,10 @@ class Converter {
 // Decodes one UTF-8 sequence at `at`; returns the code point and advances `at`, or nullopt for
 // bytes that are not valid UTF-8 (then `at` moves one byte).
 std::optional<char32_t> nextCodePoint(std::string_view text, std::size_t& at) {
-  const auto lead = static_cast<unsigned char>(text[at]);
-  if (lead < 0x80) {
-    ++at;
-    return lead;
-  }
-  int length = 0;
-  char32_t codePoint = 0;
-  if ((lead & 0xE0) == 0xC0) {
-    length = 2;
-    codePoint = lead & 0x1F;
-  } else if ((lead & 0xF0) == 0xE0) {
-    length = 3;
-    codePoint = lead & 0x0F;
-  } else if ((lead & 0xF8) == 0xF0) {
-    length = 4;
-    codePoint = lead & 0x07;
-  } else {
-    ++at;
-    return std::nullopt;
-  }
-  if (at + static_cast<std::size_t>(length) > text.size()) {
-    ++at;
-    return std::nullopt;
-  }
-  for (int i = 1; i < length; ++i) {
-    const auto continuation = static_cast<unsigned char>(text[at + static_cast<std::size_t>(i)]);
-    if ((continuation & 0xC0) != 0x80) {
-      ++at;
-      return std::nullopt;
-    }
-    codePoint = (codePoint << 6) | (continuation & 0x3F);
-  }
-  static constexpr std::array<char32_t, 5> kSmallest{0, 0, 0x80, 0x800, 0x10000};
-  if (codePoint < kSmallest[static_cast<std::size_t>(length)] || codePoint > 0x10FFFF ||
-      (codePoint >= 0xD800 && codePoint <= 0xDFFF)) {
-    ++at;
-    return std::nullopt;
-  }
-  at += static_cast<std::size_t>(length);
-  return codePoint;
+  const std::optional<Utf8Sequence> sequence = decodeUtf8(text, at);
+  at += sequence ? sequence->length : 1;
+  if (!sequence) return std::nullopt;
+  return sequence->codePoint;
 }
 
 // Characters YAML does not allow unescaped (and the line breaks it knows besides \n).

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "common/json.h"
 #include "reconcilers/billing_group_reconciler.h"
 #include "reconcilers/domain/model.h"
 #include "reconcilers/domain/rules.h"
@@ -14,20 +15,6 @@ namespace billing::reconcilers {
 namespace {
 
 using web::json::value;
-
-const value* member(const value& object, std::initializer_list<const char*> path) {
-  const value* node = &object;
-  for (const char* key : path) {
-    if (!node->is_object() || !node->has_field(key)) return nullptr;
-    node = &node->at(key);
-  }
-  return node;
-}
-
-std::string stringMember(const value& object, std::initializer_list<const char*> path) {
-  const value* node = member(object, path);
-  return node != nullptr && node->is_string() ? node->as_string() : std::string();
-}
 
 // Collects requests once each, in a stable order.
 class Requests {
@@ -48,7 +35,7 @@ class Requests {
 
 const value& metadataOf(const value& object) {
   static const value empty = value::object();
-  const value* node = member(object, {"metadata"});
+  const value* node = common::findMember(object, {"metadata"});
   return node != nullptr ? *node : empty;
 }
 
@@ -63,14 +50,13 @@ runtime::Mapper projectsOfGroup(const runtime::Store& projects) {
          projects.byIndex(runtime::kBillingGroupRefIndex, runtime::objectKey(ns, name))) {
       requests.addObject(project);
     }
-    requests.add(ns, stringMember(group, {"spec", "projectRef", "name"}));
-    requests.add(
-        ns, stringMember(metadataOf(group),
-                         {"annotations", std::string(domain::kDefaultGroupOfAnnotation).c_str()}));
-    if (const value* members = member(group, {"status", "projects"});
+    requests.add(ns, common::stringAt(group, {"spec", "projectRef", "name"}));
+    requests.add(ns, common::stringAt(metadataOf(group),
+                                      {"annotations", domain::kDefaultGroupOfAnnotation}));
+    if (const value* members = common::findMember(group, {"status", "projects"});
         members != nullptr && members->is_array()) {
       for (const value& item : members->as_array()) {
-        requests.add(stringMember(item, {"namespace"}), stringMember(item, {"name"}));
+        requests.add(common::stringAt(item, {"namespace"}), common::stringAt(item, {"name"}));
       }
     }
     return requests.take();
@@ -100,14 +86,15 @@ runtime::Mapper groupsOfProject(const runtime::Store& groups) {
     Requests requests;
     const std::string ns = runtime::objectNamespace(project);
     const std::string name = runtime::objectName(project);
-    const std::string refName = stringMember(project, {"spec", "billingGroupRef", "name"});
-    const std::string refNs = stringMember(project, {"spec", "billingGroupRef", "namespace"});
+    const std::string refName = common::stringAt(project, {"spec", "billingGroupRef", "name"});
+    const std::string refNs = common::stringAt(project, {"spec", "billingGroupRef", "namespace"});
     requests.add(refNs.empty() ? ns : refNs, refName);
-    requests.add(stringMember(project, {"status", "billingGroup", "namespace"}),
-                 stringMember(project, {"status", "billingGroup", "name"}));
+    requests.add(common::stringAt(project, {"status", "billingGroup", "namespace"}),
+                 common::stringAt(project, {"status", "billingGroup", "name"}));
     requests.add(ns, domain::defaultGroupName(name));
     for (const auto& group : groups.byIndex(runtime::kNamespaceIndex, ns)) {
-      if (stringMember(*group, {"spec", "projectRef", "name"}) == name) requests.addObject(group);
+      if (common::stringAt(*group, {"spec", "projectRef", "name"}) == name)
+        requests.addObject(group);
     }
     return requests.take();
   };
@@ -143,8 +130,8 @@ runtime::Predicate namespaceLabelsChanged() {
     const value& now = metadataOf(*event.object);
     const value& before = metadataOf(*event.oldObject);
     for (const char* field : {"labels", "annotations"}) {
-      const value* a = member(now, {field});
-      const value* b = member(before, {field});
+      const value* a = common::findMember(now, {field});
+      const value* b = common::findMember(before, {field});
       if ((a == nullptr) != (b == nullptr)) return true;
       if (a != nullptr && !(*a == *b)) return true;
     }

@@ -73,15 +73,9 @@ value webhookConfiguration() {
   return parsed ? *parsed : value::null();
 }
 
-std::string text(const value& object, std::initializer_list<const char*> path) {
-  const value* node = &object;
-  for (const char* key : path) {
-    if (!node->is_object() || !node->has_field(key)) return {};
-    node = &node->at(key);
-  }
-  return node->is_string() ? node->as_string() : std::string();
+std::string text(const value& object, std::initializer_list<std::string_view> path) {
+  return common::stringAt(object, path);
 }
-
 // The webhook starts before the API server (which must know its port); its snapshot source is
 // connected to the API server's client afterwards.
 class DeferredSource final : public SnapshotSource {

@@ -90,7 +90,7 @@ value kubeletEvent(const std::string& ns, const std::string& name) {
   return event;
 }
 
-std::string str(const value& object, std::initializer_list<const char*> path) {
+std::string str(const value& object, std::initializer_list<std::string_view> path) {
   return harness::field(object, path);
 }
 

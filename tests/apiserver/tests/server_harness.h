@@ -265,12 +265,9 @@ inline std::string eventName(const value& event) {
 inline std::string eventRv(const value& event) {
   return event.at("object").at("metadata").at("resourceVersion").as_string();
 }
-inline std::string field(const value& object, std::initializer_list<const char*> path) {
-  const value* node = &object;
-  for (const char* key : path) {
-    if (!node->is_object() || !node->has_field(key)) return "<missing>";
-    node = &node->at(key);
-  }
+inline std::string field(const value& object, std::initializer_list<std::string_view> path) {
+  const value* node = common::findMember(object, path);
+  if (node == nullptr) return "<missing>";
   if (node->is_string()) return node->as_string();
   return common::toJson(*node);
 }

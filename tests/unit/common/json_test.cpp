@@ -238,5 +238,25 @@ TEST(FieldPath, ParentGoesUpOneLevel) {
   EXPECT_EQ(parentFieldPath(""), "");
 }
 
+TEST(FindMember, FollowsObjectKeysAndStopsAtAnythingElse) {
+  auto parsed = parseJson(R"({"metadata":{"name":"web","labels":["x"]},"spec":null})");
+  ASSERT_TRUE(parsed);
+  const web::json::value* name = findMember(*parsed, {"metadata", "name"});
+  ASSERT_NE(name, nullptr);
+  EXPECT_EQ(name->as_string(), "web");
+  EXPECT_EQ(findMember(*parsed, {}), &*parsed) << "the empty path is the object itself";
+  EXPECT_EQ(findMember(*parsed, {"metadata", "missing"}), nullptr);
+  EXPECT_EQ(findMember(*parsed, {"spec", "x"}), nullptr) << "null is not an object";
+  EXPECT_EQ(findMember(*parsed, {"metadata", "labels", "0"}), nullptr) << "arrays have no keys";
+}
+
+TEST(StringAt, GivesTheStringOrEmpty) {
+  auto parsed = parseJson(R"({"metadata":{"name":"web","generation":3}})");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(stringAt(*parsed, {"metadata", "name"}), "web");
+  EXPECT_EQ(stringAt(*parsed, {"metadata", "generation"}), "") << "not a string";
+  EXPECT_EQ(stringAt(*parsed, {"status", "phase"}), "");
+}
+
 }  // namespace
 }  // namespace billing::common
