@@ -62,6 +62,7 @@ runtime::ReconcileOutcome ProjectReconciler::reconcile(const runtime::Request& r
 
   runtime::Result result;
   std::optional<std::string> failure;
+  bool waitForGroupsFirstReconcile = false;
   if (plan.groupToCreate) {
     const domain::BillingGroup& group = *plan.groupToCreate;
     auto created =
@@ -100,6 +101,11 @@ runtime::ReconcileOutcome ProjectReconciler::reconcile(const runtime::Request& r
           failure = error->message();
         } else if (error->kind == backend::BackendErrorKind::NotFound) {
           result.requeueAfter = options_.accountPendingRetry;
+          // The group's account is created by the group's first reconcile, whose status write
+          // brings this project back (secondary event). Until then a first status would only
+          // say "pending" for a moment and cost a write per project at cold start.
+          waitForGroupsFirstReconcile = detail::readyOf(project.status.conditions) == nullptr &&
+                                        detail::readyOf(group->status.conditions) == nullptr;
         } else {
           result.requeueAfter = jittered(options_.driftInterval, options_.driftJitter);
         }
@@ -108,8 +114,10 @@ runtime::ReconcileOutcome ProjectReconciler::reconcile(const runtime::Request& r
     }
   }
 
-  if (auto written = writeStatus(object, project, plan.status); written && !failure) {
-    failure = *written;
+  if (!waitForGroupsFirstReconcile) {
+    if (auto written = writeStatus(object, project, plan.status); written && !failure) {
+      failure = *written;
+    }
   }
   if (failure) {
     log.error("Reconcile failed", {{"error", *failure}});
@@ -208,11 +216,11 @@ std::optional<std::string> ProjectReconciler::writeStatus(const web::json::value
   updated["status"] = codec::encodeStatus(status);
   auto written = deps_.client.updateStatus(projectsResource(), project.metadata.ns, updated);
   if (!written) return "writing the status: " + written.error().describe();
-  const domain::Condition* before = detail::readyOf(project.status.conditions);
-  // A move to another group is a transition even when Ready stays True.
-  if (!sameGroup(project.status.billingGroup, status.billingGroup)) before = nullptr;
-  detail::eventOnReadyTransition(deps_.events, object, before, detail::readyOf(status.conditions),
-                                 kProgressReasons);
+  // A move to another group is a transition even when Ready stays True (not the first group).
+  const bool moved = project.status.billingGroup.has_value() &&
+                     !sameGroup(project.status.billingGroup, status.billingGroup);
+  detail::eventOnReadyTransition(deps_.events, object, detail::readyOf(project.status.conditions),
+                                 detail::readyOf(status.conditions), kProgressReasons, moved);
   return std::nullopt;
 }
 

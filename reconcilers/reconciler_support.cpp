@@ -66,10 +66,16 @@ const domain::Condition* readyOf(const std::vector<domain::Condition>& condition
 
 void eventOnReadyTransition(const EventSink& events, const web::json::value& regarding,
                             const domain::Condition* before, const domain::Condition* after,
-                            const std::vector<std::string_view>& normalReasons) {
+                            const std::vector<std::string_view>& normalReasons, bool forceEvent) {
   if (!events || after == nullptr) return;
-  if (before != nullptr && before->status == after->status && before->reason == after->reason) {
-    return;
+  if (!forceEvent) {
+    if (before != nullptr && before->status == after->status && before->reason == after->reason) {
+      return;
+    }
+    // An object's first status saying Ready is its normal birth, recorded by the condition's
+    // lastTransitionTime; an Event per object would double a cold start's writes. A first status
+    // that is not Ready (a refusal, a backend failure) is worth an Event.
+    if (before == nullptr && after->status == domain::ConditionStatus::True) return;
   }
   const bool normal =
       after->status == domain::ConditionStatus::True ||

@@ -109,10 +109,13 @@ std::expected<std::optional<web::json::value>, runtime::ReconcileError> ensureFi
 const domain::Condition* readyOf(const std::vector<domain::Condition>& conditions);
 
 // Emits an event when the Ready condition changed status or reason: Normal for True (and for
-// the progress reasons in `normalReasons`), Warning with the condition's reason otherwise.
+// the progress reasons in `normalReasons`), Warning with the condition's reason otherwise. The
+// first Ready=True of an object (no Ready condition before) is no event; `forceEvent` emits one
+// even when Ready did not change (a project that moved to another group).
 void eventOnReadyTransition(const EventSink& events, const web::json::value& regarding,
                             const domain::Condition* before, const domain::Condition* after,
-                            const std::vector<std::string_view>& normalReasons);
+                            const std::vector<std::string_view>& normalReasons,
+                            bool forceEvent = false);
 
 // "... (and N more)" free: the first line of a backend error for a condition message.
 std::string backendMessage(std::string_view what, const backend::BackendError& error);

@@ -174,7 +174,7 @@ TEST_F(ReconcilersIntegrationTest, GitopsExampleGetsStatusesDefaultGroupAndMembe
         kubectl_->run({"get", "events.events.k8s.io", "-A", "-o", "jsonpath={.items[*].reason}"});
     reasons = events.out;
     return reasons.find("BillingGroupCreated") != std::string::npos &&
-           reasons.find("BillingGroupAssigned") != std::string::npos;
+           reasons.find("BackendAccountCreated") != std::string::npos;
   })) << reasons;
   EXPECT_THAT(reasons, ::testing::Not(::testing::HasSubstr("BackendAccountUpdated")));
 }
