@@ -1,6 +1,6 @@
 // registerControllers() for `billing-operator run` (operator/run/controllers.h): the ledger client
 // from the --ledger-* flags (none without --ledger-url: invoicing off), then the Project and
-// BillingGroup controllers, then the validating admission webhook server (--webhook-port,
+// BillingGroup controllers, then the admission webhook server (/validate, /mutate; --webhook-port,
 // --webhook-cert-dir) over the same informer caches.
 #include <filesystem>
 #include <memory>
@@ -100,6 +100,7 @@ std::expected<void, std::string> startWebhook(runtime::Manager& manager,
     return {};
   }
   serverOptions.log = [log](std::string_view line) { log.info(std::string(line)); };
+  serverOptions.metrics = &manager.registry();
 
   const reconcilers::Caches caches{&manager.informer(reconcilers::namespacesResource()).store(),
                                    &manager.informer(reconcilers::billingGroupsResource()).store(),

@@ -5,6 +5,8 @@
 #include <optional>
 #include <utility>
 
+#include "common/json.h"
+#include "common/tls.h"
 #include "reconcilers/codec/objects.h"
 #include "reconcilers/domain/rules.h"
 #include "reconcilers/domain/snapshot_index.h"
@@ -391,6 +393,10 @@ value encodeAdmissionReview(const AdmissionResponse& response, std::string_view 
       warnings[i] = value::string(response.warnings[i]);
     }
     body["warnings"] = std::move(warnings);
+  }
+  if (response.allowed && response.patch) {
+    body["patchType"] = value::string("JSONPatch");
+    body["patch"] = value::string(common::base64Encode(common::toJson(*response.patch)));
   }
   out["response"] = std::move(body);
   return out;

@@ -17,6 +17,7 @@
 #include <cpprest/json.h>
 
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,8 +29,10 @@
 
 namespace billing::webhook {
 
-// The one path the webhook serves reviews on, for all three kinds.
+// The path the validating webhook serves reviews on, for all three kinds.
 inline constexpr std::string_view kValidatePath = "/validate";
+// The path the mutating webhook serves reviews on (mutation.h): the finalizer on CREATE.
+inline constexpr std::string_view kMutatePath = "/mutate";
 
 // The parts of AdmissionReview.request the decision reads.
 struct AdmissionRequest {
@@ -56,6 +59,9 @@ struct AdmissionResponse {
   std::string message;
   std::vector<domain::Violation> violations;  // what was refused, for status.details.causes
   std::vector<std::string> warnings;
+  // A mutating webhook's change to the object, as JSONPatch operations (RFC 6902); sent as
+  // patchType JSONPatch with the patch base64-encoded. Absent: the object is left as it is.
+  std::optional<web::json::value> patch;
 };
 
 // Why there is no answer to give: the request is not an AdmissionReview (400), or the cluster's
@@ -74,7 +80,7 @@ std::expected<AdmissionResponse, ReviewError> decide(const AdmissionRequest& req
                                                      domain::Timestamp now);
 
 // The AdmissionReview to answer with: apiVersion (the request's), kind, and response{uid,
-// allowed, status{...} when denied, warnings when any}.
+// allowed, status{...} when denied, warnings when any, patchType and patch when patched}.
 web::json::value encodeAdmissionReview(const AdmissionResponse& response,
                                        std::string_view apiVersion);
 

@@ -8,6 +8,7 @@
 
 #include "common/json.h"
 #include "common/tls.h"
+#include "operator/webhook/mutation.h"
 
 namespace billing::webhook {
 namespace {
@@ -25,7 +26,20 @@ domain::Timestamp systemNow() {
 }  // namespace
 
 WebhookServer::WebhookServer(Options options, const SnapshotSource& source)
-    : options_(std::move(options)), source_(source) {}
+    : options_(std::move(options)), source_(source) {
+  if (options_.metrics) {
+    // controller-runtime's names and labels (webhook = the path), for existing dashboards.
+    metrics_.emplace(Metrics{
+        &options_.metrics->counter("controller_runtime_webhook_requests_total",
+                                   "Total number of admission requests by HTTP status code.",
+                                   {"code", "webhook"}),
+        &options_.metrics->gauge("controller_runtime_webhook_requests_in_flight",
+                                 "Current number of admission requests being served.", {"webhook"}),
+        &options_.metrics->histogram("controller_runtime_webhook_latency_seconds",
+                                     "Histogram of the latency of processing admission requests",
+                                     {"webhook"}, runtime::exponentialBuckets(0.0005, 2, 16))});
+  }
+}
 
 WebhookServer::~WebhookServer() { stop(); }
 
@@ -181,30 +195,64 @@ void WebhookServer::handle(const common::HttpRequest& request,
     answerText(writer, 200, "ok");
     return;
   }
-  if (request.path != kValidatePath) {
-    answerText(writer, 404, "not found: the webhook serves POST " + std::string(kValidatePath));
+  const bool validating = request.path == kValidatePath;
+  if (!validating && request.path != kMutatePath) {
+    answerText(writer, 404,
+               "not found: the webhook serves POST " + std::string(kValidatePath) + " and POST " +
+                   std::string(kMutatePath));
     return;
   }
   if (request.method != "POST") {
     answerText(writer, 405, "method not allowed: use POST", {{"Allow", "POST"}});
     return;
   }
+  // Counted per path like controller-runtime's webhook metrics, so both webhooks show up
+  // separately (a mutating path that is never called means it is not registered).
+  const std::string_view path = validating ? kValidatePath : kMutatePath;
+  const auto started = std::chrono::steady_clock::now();
+  if (metrics_) metrics_->inFlight->withLabels({std::string(path)}).inc();
+  int status = 0;
+  auto respond = [&](int code, common::HttpHeaders headers, std::string body) {
+    status = code;
+    writer.respond(code, std::move(headers), std::move(body));
+  };
+  reviewBody(request, validating, respond);
+  if (metrics_) {
+    const std::string label(path);
+    metrics_->inFlight->withLabels({label}).dec();
+    metrics_->requests->withLabels({std::to_string(status), label}).inc();
+    metrics_->latency->withLabels({label}).observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+}
+
+void WebhookServer::reviewBody(
+    const common::HttpRequest& request, bool validating,
+    const std::function<void(int, common::HttpHeaders, std::string)>& respond) const {
+  auto text = [&](int status, std::string body) {
+    respond(status, {{"Content-Type", "text/plain; charset=utf-8"}}, std::move(body) + "\n");
+  };
   auto body = common::parseJson(request.body);
   if (!body) {
-    answerText(writer, 400, "the body is not an AdmissionReview: " + body.error());
+    text(400, "the body is not an AdmissionReview: " + body.error());
     return;
   }
-  domain::Timestamp now = options_.now ? options_.now() : systemNow();
-  auto answer = review(*body, source_, now);
+  std::expected<web::json::value, ReviewError> answer;
+  if (validating) {
+    domain::Timestamp now = options_.now ? options_.now() : systemNow();
+    answer = review(*body, source_, now);
+  } else {
+    answer = mutateReview(*body);
+  }
   if (!answer) {
     if (answer.error().httpStatus >= 500) log(answer.error().message);
-    answerText(writer, answer.error().httpStatus,
-               answer.error().httpStatus == 400
-                   ? "the body is not an AdmissionReview: " + answer.error().message
-                   : answer.error().message);
+    text(answer.error().httpStatus,
+         answer.error().httpStatus == 400
+             ? "the body is not an AdmissionReview: " + answer.error().message
+             : answer.error().message);
     return;
   }
-  writer.respond(200, {{"Content-Type", "application/json"}}, common::toJson(*answer));
+  respond(200, {{"Content-Type", "application/json"}}, common::toJson(*answer));
 }
 
 }  // namespace billing::webhook

@@ -1,5 +1,6 @@
 // The admission webhook's HTTPS endpoint (controller-runtime's webhook server): POST
-// kValidatePath with an AdmissionReview, GET /healthz. The serving certificate is read from a
+// kValidatePath (the validating webhook) or kMutatePath (the mutating one, mutation.h) with an
+// AdmissionReview, GET /healthz. The serving certificate is read from a
 // directory (tls.crt, tls.key, as a Kubernetes TLS Secret mounts them) and read again when the
 // files change, since cert-manager and friends rotate it without restarting the pod.
 //
@@ -24,6 +25,7 @@
 #include <thread>
 
 #include "common/http_server.h"
+#include "operator/runtime/metrics.h"
 #include "operator/webhook/admission_review.h"
 #include "operator/webhook/snapshot_source.h"
 
@@ -45,6 +47,9 @@ struct WebhookServerOptions {
   // A few lines: reloads, failures to read the cluster. Never object contents (R8). stderr when
   // empty.
   std::function<void(std::string_view)> log;
+  // Where controller_runtime_webhook_* (requests by path and HTTP code, in flight, latency) are
+  // registered; none when null. Must outlive the server (the Manager's registry).
+  runtime::Registry* metrics = nullptr;
 };
 
 class WebhookServer {
@@ -93,9 +98,19 @@ class WebhookServer {
   std::expected<void, std::string> listen(const Certificate& certificate);
   void watchCertificates(std::stop_token stop);
   void log(std::string_view line) const;
+  // Decodes the body and answers the review of one path through `respond`.
+  void reviewBody(const common::HttpRequest& request, bool validating,
+                  const std::function<void(int, common::HttpHeaders, std::string)>& respond) const;
+
+  struct Metrics {
+    runtime::MetricFamily<runtime::Counter>* requests;   // {code, webhook}
+    runtime::MetricFamily<runtime::Gauge>* inFlight;     // {webhook}
+    runtime::MetricFamily<runtime::Histogram>* latency;  // {webhook}
+  };
 
   const Options options_;
   const SnapshotSource& source_;
+  std::optional<Metrics> metrics_;
 
   mutable std::mutex mutex_;  // guards everything below
   std::unique_ptr<common::HttpServer> http_;

@@ -13,6 +13,8 @@
 #include "common/http_client.h"
 #include "common/json.h"
 #include "common/tls.h"
+#include "operator/runtime/metrics.h"
+#include "reconcilers/resources.h"
 
 namespace billing::webhook {
 namespace {
@@ -188,9 +190,77 @@ TEST_F(WebhookServerTest, ServesHealthzAndNothingElse) {
   ASSERT_TRUE(get.has_value());
   EXPECT_EQ(get->status, 405);
   EXPECT_EQ(get->headers.get("Allow").value_or(""), "POST");
-  auto other = post(server, common::toJson(allowedReview()), "", "/mutate");
+  auto other = post(server, common::toJson(allowedReview()), "", "/validating");
   ASSERT_TRUE(other.has_value());
   EXPECT_EQ(other->status, 404);
+  EXPECT_THAT(other->body, HasSubstr("POST /validate and POST /mutate"));
+  auto getMutate = client.request("GET", base + std::string(kMutatePath));
+  ASSERT_TRUE(getMutate.has_value());
+  EXPECT_EQ(getMutate->status, 405);
+}
+
+TEST_F(WebhookServerTest, MutateAnswersACreateWithTheFinalizerPatch) {
+  WebhookServer server(options(), source_);
+  ASSERT_TRUE(server.start().has_value());
+  auto response = post(server, common::toJson(projectReview()), "", std::string(kMutatePath));
+  ASSERT_TRUE(response.has_value()) << response.error();
+  EXPECT_EQ(response->status, 200);
+  auto body = common::parseJson(response->body);
+  ASSERT_TRUE(body.has_value()) << response->body;
+  const value& answer = body->at("response");
+  EXPECT_EQ(answer.at("uid").as_string(), "u-2");
+  EXPECT_TRUE(answer.at("allowed").as_bool());
+  EXPECT_EQ(answer.at("patchType").as_string(), "JSONPatch");
+  auto patch = common::base64Decode(answer.at("patch").as_string());
+  ASSERT_TRUE(patch.has_value());
+  EXPECT_THAT(*patch, HasSubstr(std::string(reconcilers::kProjectFinalizer)));
+  // The mutating path does not validate: no warning about the missing group here, /validate
+  // gives it.
+  EXPECT_FALSE(answer.has_field("warnings"));
+
+  auto configMap = post(server, common::toJson(allowedReview()), "", std::string(kMutatePath));
+  ASSERT_TRUE(configMap.has_value());
+  EXPECT_EQ(configMap->status, 200);
+  EXPECT_THAT(configMap->body, ::testing::Not(HasSubstr("patch")));
+}
+
+TEST_F(WebhookServerTest, MutateRefusesWhatIsNotAnAdmissionReviewLikeValidate) {
+  WebhookServer server(options(), source_);
+  ASSERT_TRUE(server.start().has_value());
+  for (const std::string body : {"{not json", R"({"apiVersion": "v1", "kind": "Pod"})"}) {
+    auto validating = post(server, body);
+    auto mutating = post(server, body, "", std::string(kMutatePath));
+    ASSERT_TRUE(validating.has_value() && mutating.has_value());
+    EXPECT_EQ(mutating->status, 400) << body;
+    EXPECT_EQ(mutating->body, validating->body) << body;
+    EXPECT_THAT(mutating->body, HasSubstr("not an AdmissionReview"));
+  }
+}
+
+TEST_F(WebhookServerTest, ReviewsAreCountedPerPathAndStatus) {
+  WebhookServer::Options counted = options();
+  runtime::Registry registry;
+  counted.metrics = &registry;
+  WebhookServer server(counted, source_);
+  ASSERT_TRUE(server.start().has_value());
+  ASSERT_TRUE(post(server, common::toJson(projectReview()), "", std::string(kMutatePath)));
+  ASSERT_TRUE(post(server, common::toJson(projectReview()), "", std::string(kMutatePath)));
+  ASSERT_TRUE(post(server, common::toJson(projectReview())));
+  ASSERT_TRUE(post(server, "{not json", "", std::string(kMutatePath)));
+  const std::string text = registry.render();
+  EXPECT_THAT(
+      text,
+      HasSubstr(R"(controller_runtime_webhook_requests_total{code="200",webhook="/mutate"} 2)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(R"(controller_runtime_webhook_requests_total{code="200",webhook="/validate"} 1)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(R"(controller_runtime_webhook_requests_total{code="400",webhook="/mutate"} 1)"));
+  EXPECT_THAT(
+      text, HasSubstr(R"(controller_runtime_webhook_latency_seconds_count{webhook="/mutate"} 3)"));
+  EXPECT_THAT(text,
+              HasSubstr(R"(controller_runtime_webhook_requests_in_flight{webhook="/mutate"} 0)"));
 }
 
 TEST_F(WebhookServerTest, BodiesOverThreeMebibytesAreRefused) {
