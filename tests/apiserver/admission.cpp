@@ -1,9 +1,11 @@
-// kube-apiserver's ValidatingAdmissionWebhook plugin (k8s.io/apiserver v0.32,
-// pkg/admission/plugin/webhook): which webhooks a request reaches (predicates/rules,
-// predicates/namespace, predicates/object), how the AdmissionReview is built and its answer
-// checked (request/admissionreview.go), and how a denial or a failed call is worded
-// (errors/statuserror.go, validating/dispatcher.go, util/webhook ErrCallingWebhook, client-go's
-// rest client for HTTP-level failures and Go's net/http for transport ones).
+// kube-apiserver's MutatingAdmissionWebhook and ValidatingAdmissionWebhook plugins
+// (k8s.io/apiserver v0.32, pkg/admission/plugin/webhook): which webhooks a request reaches
+// (predicates/rules, predicates/namespace, predicates/object), how the AdmissionReview is built and
+// its answer checked (request/admissionreview.go), how a mutating webhook's patch is applied and
+// when it is called again (mutating/dispatcher.go, mutating/reinvocationcontext.go), and how a
+// denial or a failed call is worded (errors/statuserror.go, validating/dispatcher.go, util/webhook
+// ErrCallingWebhook, client-go's rest client for HTTP-level failures and Go's net/http for
+// transport ones).
 #include "tests/apiserver/admission.h"
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include <cstdio>
 #include <expected>
 #include <random>
+#include <set>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -20,6 +23,7 @@
 #include "common/json.h"
 #include "common/tls.h"
 #include "tests/apiserver/go_text.h"
+#include "tests/apiserver/patch.h"
 #include "tests/apiserver/selectors.h"
 
 namespace billing::apiserver {
@@ -27,8 +31,10 @@ namespace {
 
 using web::json::value;
 
-const std::string kConfigurationResource =
+const std::string kValidatingConfigurations =
     "validatingwebhookconfigurations.admissionregistration.k8s.io";
+const std::string kMutatingConfigurations =
+    "mutatingwebhookconfigurations.admissionregistration.k8s.io";
 constexpr int kDefaultTimeoutSeconds = 10;  // admissionregistration/v1 default
 constexpr int kMaxTimeoutSeconds = 30;      // admissionregistration/v1 validation bound
 // kube-apiserver labels every namespace with its own name (since v1.21); webhooks commonly select
@@ -580,23 +586,65 @@ ApiError rejection(const std::string& webhookName, const value* result) {
   return {code, body};
 }
 
-// What calling one webhook came to: nullopt (allowed) or the refusal; the error side is kube's
-// ErrCallingWebhook reason, which failurePolicy decides about.
-using CallOutcome = std::expected<std::optional<ApiError>, std::string>;
+// Go's base64.StdEncoding.Decode as encoding/json runs it on a []byte field (response.patch):
+// the bytes, or Go's "illegal base64 data at input byte N". Go skips CR and LF; N is the offset of
+// the first character outside the alphabet, or of the quantum that is cut short or badly padded.
+std::expected<std::string, std::string> goBase64Decode(std::string_view text) {
+  auto corrupt = [](std::size_t offset) {
+    return std::unexpected("illegal base64 data at input byte " + std::to_string(offset));
+  };
+  std::size_t quantumStart = 0;
+  std::size_t inQuantum = 0;  // characters of the current quantum read so far
+  std::size_t padding = 0;    // '=' in the current quantum
+  bool ended = false;         // a padded quantum ends the data
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\r' || c == '\n') continue;
+    if (ended) return corrupt(i);
+    if (inQuantum == 0) quantumStart = i;
+    if (c == '=') {
+      if (inQuantum < 2) return corrupt(i);
+      ++padding;
+    } else {
+      const bool alphabet =
+          std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '/';
+      if (!alphabet || padding > 0) return corrupt(i);
+    }
+    inQuantum = (inQuantum + 1) % 4;
+    if (inQuantum == 0 && padding > 0) ended = true;
+  }
+  if (inQuantum != 0) return corrupt(quantumStart);
+  auto decoded = common::base64Decode(text);
+  if (!decoded) return corrupt(0);
+  return decoded;
+}
 
-// validatingDispatcher.callHook.
-CallOutcome callWebhook(const value& webhook, const AdmissionAttributes& attributes,
+// What a webhook answered: nullopt (allowed) or the refusal, and a mutating webhook's patch.
+struct HookAnswer {
+  std::optional<ApiError> refusal;
+  std::optional<std::string> patch;  // response.patch, base64-decoded
+  std::string patchType;             // normalized to v1's, as VerifyAdmissionResponse does
+};
+
+// What calling one webhook came to; the error side is kube's ErrCallingWebhook reason, which
+// failurePolicy decides about.
+using HookOutcome = std::expected<HookAnswer, std::string>;
+
+// The call shared by validatingDispatcher.callHook and mutatingDispatcher.callAttrMutatingHook, up
+// to the verified answer.
+HookOutcome callWebhook(const value& webhook, const AdmissionAttributes& attributes,
                         const std::string& ns, const ObjectStore& store,
                         const std::map<std::string, std::uint16_t>& serviceEndpoints,
-                        std::vector<std::string>& warnings) {
+                        std::vector<std::string>& warnings, bool mutating) {
   const std::string name = stringField(webhook, "name");
   if (attributes.dryRun) {
     const value* sideEffects = field(webhook, "sideEffects");
     if (sideEffects == nullptr) return std::unexpected("Webhook SideEffects is nil");
     const std::string declared = sideEffects->is_string() ? sideEffects->as_string() : "";
     if (declared != "None" && declared != "NoneOnDryRun") {
-      return std::optional<ApiError>(
-          badRequest("admission webhook " + gotext::quote(name) + " does not support dry run"));
+      return HookAnswer{
+          badRequest("admission webhook " + gotext::quote(name) + " does not support dry run"),
+          std::nullopt, ""};
     }
   }
 
@@ -683,21 +731,35 @@ CallOutcome callWebhook(const value& webhook, const AdmissionAttributes& attribu
         "failed to call webhook: " +
         typeError(*answer, "AdmissionReview", "response", reviewVersion + ".AdmissionResponse"));
   }
+  const std::string patchGoType = reviewVersion == "v1" ? "v1.PatchType" : "v1beta1.PatchType";
   for (const auto& [key, goType] : {std::pair<std::string, std::string>{"uid", "types.UID"},
                                     {"allowed", "bool"},
                                     {"warnings", "[]string"},
-                                    {"status", "v1.Status"}}) {
+                                    {"status", "v1.Status"},
+                                    {"patch", "[]uint8"},
+                                    {"patchType", patchGoType}}) {
     const value* member = field(*answer, key);
     if (member == nullptr) continue;
     const bool fits = (goType == "types.UID" && member->is_string()) ||
                       (goType == "bool" && member->is_boolean()) ||
                       (goType == "[]string" && member->is_array()) ||
-                      (goType == "v1.Status" && member->is_object());
+                      (goType == "v1.Status" && member->is_object()) ||
+                      (goType == "[]uint8" && member->is_string()) ||
+                      (goType == patchGoType && member->is_string());
     if (!fits) {
       return std::unexpected("failed to call webhook: " +
                              typeError(*member, "AdmissionResponse", "response." + key, goType));
     }
   }
+  // encoding/json decodes response.patch from base64 while reading the answer.
+  std::string patch;
+  if (const value* encoded = field(*answer, "patch"); encoded != nullptr) {
+    auto decoded = goBase64Decode(encoded->as_string());
+    if (!decoded) return std::unexpected("failed to call webhook: " + decoded.error());
+    patch = std::move(*decoded);
+  }
+  const value* patchType = field(*answer, "patchType");
+  std::string patchTypeText;
   if (reviewVersion == "v1") {
     const std::string answeredUid = stringField(*answer, "uid");
     if (answeredUid != uid) {
@@ -716,19 +778,109 @@ CallOutcome callWebhook(const value& webhook, const AdmissionAttributes& attribu
                              "Kind=AdmissionReview, got " +
                              group + "/" + version + ", Kind=" + kind);
     }
-    if (const value* patch = field(*answer, "patch");
-        patch != nullptr && !(patch->is_string() && patch->as_string().empty())) {
-      return std::unexpected(invalid + "validating webhook may not return response.patch");
+    if (mutating) {
+      if (!patch.empty() && patchType == nullptr) {
+        return std::unexpected(invalid +
+                               "webhook returned response.patch but not response.patchType");
+      }
+      if (patch.empty() && patchType != nullptr) {
+        return std::unexpected(invalid +
+                               "webhook returned response.patchType but not response.patch");
+      }
+      if (patchType != nullptr) {
+        patchTypeText = patchType->as_string();
+        if (patchTypeText.empty()) {
+          return std::unexpected(invalid + "webhook returned invalid response.patchType of \"\"");
+        }
+      }
+    } else {
+      if (!patch.empty()) {
+        return std::unexpected(invalid + "validating webhook may not return response.patch");
+      }
+      if (patchType != nullptr) {
+        return std::unexpected(invalid + "validating webhook may not return response.patchType");
+      }
     }
-    if (field(*answer, "patchType") != nullptr) {
-      return std::unexpected(invalid + "validating webhook may not return response.patchType");
-    }
+  } else if (mutating && !patch.empty()) {
+    // v1beta1 answers were never checked for a patch type: kube pins the only one it applies.
+    patchTypeText = "JSONPatch";
   }
 
   for (const std::string& warning : stringsField(*answer, "warnings")) warnings.push_back(warning);
+  HookAnswer result;
   const value* allowed = field(*answer, "allowed");
-  if (allowed != nullptr && allowed->as_bool()) return std::optional<ApiError>();
-  return std::optional<ApiError>(rejection(name, field(*answer, "status")));
+  if (allowed == nullptr || !allowed->as_bool()) {
+    result.refusal = rejection(name, field(*answer, "status"));
+    return result;
+  }
+  if (mutating && !patch.empty()) {
+    result.patch = std::move(patch);
+    result.patchType = std::move(patchTypeText);
+  }
+  return result;
+}
+
+// What calling one mutating webhook came to: nullopt (go on) or the error that ends the request;
+// the error side is an ErrCallingWebhook reason, which failurePolicy decides about.
+using CallOutcome = std::expected<std::optional<ApiError>, std::string>;
+
+// mutatingDispatcher.callAttrMutatingHook after the call: the patch decoded as evanphx's
+// DecodePatch does, applied to the object the webhook saw, and the result re-decoded. `changed`
+// says whether the patch changed the object (before re-decoding, as kube compares).
+CallOutcome applyMutation(const std::string& name, HookAnswer answer,
+                          AdmissionAttributes& attributes, const ObjectNormalizer& normalize,
+                          bool& changed) {
+  changed = false;
+  if (answer.refusal) return std::move(answer.refusal);
+  if (!answer.patch) return std::optional<ApiError>();
+  const std::string undecodable = "received undecodable patch in webhook response: ";
+  auto operations = common::parseJson(*answer.patch);
+  if (!operations) return std::unexpected(undecodable + operations.error());
+  if (!operations->is_array()) {
+    return std::unexpected(undecodable + "json: cannot unmarshal " +
+                           std::string(gotext::jsonKind(*operations)) +
+                           " into Go value of type jsonpatch.Patch");
+  }
+  for (const value& operation : operations->as_array()) {
+    if (!operation.is_object()) {
+      return std::unexpected(undecodable + "json: cannot unmarshal " +
+                             std::string(gotext::jsonKind(operation)) +
+                             " into Go value of type jsonpatch.Operation");
+    }
+  }
+  if (operations->as_array().size() == 0) return std::optional<ApiError>();
+  if (attributes.object.is_null()) {
+    return std::optional<ApiError>(internalError(
+        "admission webhook " + gotext::quote(name) +
+        " attempted to modify the object, which is not supported for this operation"));
+  }
+  if (answer.patchType != "JSONPatch") {
+    return std::unexpected("unsupported patch type " + gotext::quote(answer.patchType));
+  }
+  auto patched = applyJsonPatch(attributes.object, *operations);
+  if (!patched) {
+    // evanphx's own words: kube-apiserver wraps the patch library's error as it is.
+    const PatchError& error = patched.error();
+    return std::optional<ApiError>(
+        internalError(error.cause.empty() ? error.message : error.cause));
+  }
+  changed = !common::jsonEqual(attributes.object, *patched);
+  auto normalized = normalize(std::move(*patched));
+  if (!normalized) return std::optional<ApiError>(internalError(normalized.error()));
+  attributes.object = std::move(*normalized);
+  return std::optional<ApiError>();
+}
+
+// The configurations of one kind in name order (kube-apiserver's webhook source sorts them so).
+std::vector<value> sortedConfigurations(const ObjectStore& store, const std::string& resource) {
+  std::vector<value> configurations = store.list(resource, std::nullopt).items;
+  std::ranges::stable_sort(configurations, {}, objectName);
+  return configurations;
+}
+
+const value* webhooksOf(const value& configuration) {
+  const value* webhooks = field(configuration, "webhooks");
+  return webhooks != nullptr && webhooks->is_array() ? webhooks : nullptr;
 }
 
 }  // namespace
@@ -742,14 +894,12 @@ AdmissionResult AdmissionController::review(const AdmissionAttributes& attribute
   if (isExemptConfigurationResource(attributes.type)) return result;
   const std::string ns = requestNamespace(attributes);
 
-  // The configurations in name order, each one's webhooks in their order (kube-apiserver's
-  // webhook source sorts configurations by name).
-  std::vector<value> configurations = store_.list(kConfigurationResource, std::nullopt).items;
-  std::ranges::stable_sort(configurations, {}, objectName);
+  // The configurations in name order, each one's webhooks in their order.
+  const std::vector<value> configurations = sortedConfigurations(store_, kValidatingConfigurations);
   std::vector<const value*> relevant;
   for (const value& configuration : configurations) {
-    const value* webhooks = field(configuration, "webhooks");
-    if (webhooks == nullptr || !webhooks->is_array()) continue;
+    const value* webhooks = webhooksOf(configuration);
+    if (webhooks == nullptr) continue;
     for (const value& webhook : webhooks->as_array()) {
       auto call = shouldCall(webhook, attributes, ns, store_);
       if (!call) {
@@ -765,16 +915,80 @@ AdmissionResult AdmissionController::review(const AdmissionAttributes& attribute
   for (const value* webhook : relevant) {
     const std::string name = stringField(*webhook, "name");
     auto outcome =
-        callWebhook(*webhook, attributes, ns, store_, serviceEndpoints_, result.warnings);
+        callWebhook(*webhook, attributes, ns, store_, serviceEndpoints_, result.warnings, false);
     std::optional<ApiError> refusal;
     if (!outcome) {
       if (stringField(*webhook, "failurePolicy") == "Ignore") continue;
       refusal =
           internalError("failed calling webhook " + gotext::quote(name) + ": " + outcome.error());
     } else {
-      refusal = std::move(*outcome);
+      refusal = std::move(outcome->refusal);
     }
     if (refusal && !result.error) result.error = std::move(refusal);
+  }
+  return result;
+}
+
+AdmissionResult AdmissionController::mutate(AdmissionAttributes& attributes,
+                                            const ObjectNormalizer& normalize) const {
+  AdmissionResult result;
+  if (isExemptConfigurationResource(attributes.type)) return result;
+  const std::string ns = requestNamespace(attributes);
+  const std::vector<value> configurations = sortedConfigurations(store_, kMutatingConfigurations);
+
+  // webhookReinvokeContext: webhooks with reinvocationPolicy IfNeeded called so far, and those
+  // a later change to the object obliges to be called again in the reinvocation round.
+  std::set<std::string> invokedReinvocable;
+  std::set<std::string> toReinvoke;
+  bool reinvocationRound = false;
+  for (int round = 0; round < 2; ++round) {
+    if (round == 1 && !reinvocationRound) break;
+    for (const value& configuration : configurations) {
+      const value* webhooks = webhooksOf(configuration);
+      if (webhooks == nullptr) continue;
+      const std::string configurationName = objectName(configuration);
+      for (std::size_t index = 0; index < webhooks->as_array().size(); ++index) {
+        const value& webhook = webhooks->as_array().at(index);
+        // Matching is decided on the object as the webhooks before left it (objectSelector).
+        auto call = shouldCall(webhook, attributes, ns, store_);
+        if (!call) {
+          result.error = call.error();
+          return result;
+        }
+        if (!*call) continue;
+        const std::string name = stringField(webhook, "name");
+        // kube's webhook accessor uid: configuration, webhook and position.
+        const std::string key = configurationName + "/" + name + "/" + std::to_string(index);
+        // A reinvocation never calls a webhook for the first time.
+        if (round == 1 && !toReinvoke.contains(key)) continue;
+
+        bool changed = false;
+        CallOutcome outcome = [&]() -> CallOutcome {
+          auto answer = callWebhook(webhook, attributes, ns, store_, serviceEndpoints_,
+                                    result.warnings, true);
+          if (!answer) return std::unexpected(answer.error());
+          return applyMutation(name, std::move(*answer), attributes, normalize, changed);
+        }();
+        if (changed) {
+          toReinvoke.insert(invokedReinvocable.begin(), invokedReinvocable.end());
+          invokedReinvocable.clear();
+          reinvocationRound = true;
+        }
+        if (stringField(webhook, "reinvocationPolicy") == "IfNeeded") {
+          invokedReinvocable.insert(key);
+        }
+        if (!outcome) {
+          if (stringField(webhook, "failurePolicy") == "Ignore") continue;
+          result.error = internalError("failed calling webhook " + gotext::quote(name) + ": " +
+                                       outcome.error());
+          return result;
+        }
+        if (*outcome) {
+          result.error = std::move(*outcome);
+          return result;
+        }
+      }
+    }
   }
   return result;
 }

@@ -870,14 +870,8 @@ void ApiServer::create(const ResourceType& type, const RequestInfo& info, Contex
   } else if (meta.has_field("namespace")) {
     meta.erase("namespace");
   }
+  // Empty for generateName: the name is generated after mutating admission, as kube's store does.
   std::string name = stringAt(object, "metadata", "name");
-  if (name.empty()) {
-    std::string prefix = stringAt(object, "metadata", "generateName");
-    if (!prefix.empty()) {
-      name = prefix + randomSuffix(5);
-      meta["name"] = value::string(name);
-    }
-  }
   if (type.namespaced) {
     auto ns = store_->get("namespaces", "", info.ns);
     if (!ns) {
@@ -894,18 +888,50 @@ void ApiServer::create(const ResourceType& type, const RequestInfo& info, Contex
       return;
     }
   }
+  // What the create handler wipes before admission (WipeObjectMetaSystemFields): mutating
+  // webhooks see no uid and no creationTimestamp, as on a cluster.
+  for (const char* serverOwned :
+       {"uid", "creationTimestamp", "resourceVersion", "deletionTimestamp",
+        "deletionGracePeriodSeconds", "selfLink", "managedFields"}) {
+    if (meta.has_field(serverOwned)) meta.erase(serverOwned);
+  }
+  auto decoded = decodeRequest(type, std::move(object), ctx);
+  if (!decoded) {
+    ctx.fail(decoded.error());
+    return;
+  }
+  AdmissionAttributes mutation =
+      admissionAttributes(type, info.subresource, "CREATE", info.ns, name, *decoded, value::null(),
+                          ctx.user, ctx.dryRun);
+  if (auto refused = runMutatingWebhooks(mutation, ctx.warnings)) {
+    ctx.fail(*refused);
+    return;
+  }
+  // The store's part, after mutating admission: system fields, the generated name, and the
+  // strategy's PrepareForCreate (generation, status dropped, a Namespace's finalizer and phase).
+  object = std::move(mutation.object);
   object["apiVersion"] = value::string(type.groupVersion());
   object["kind"] = value::string(type.kind);
-  meta["uid"] = value::string(newUid());
-  meta["creationTimestamp"] = value::string(nowTimestamp(options_.clockOffset));
+  value& mutatedMeta = metadataOf(object);
+  if (type.namespaced) mutatedMeta["namespace"] = value::string(info.ns);
+  name = stringAt(object, "metadata", "name");
+  if (name.empty()) {
+    std::string prefix = stringAt(object, "metadata", "generateName");
+    if (!prefix.empty()) {
+      name = prefix + randomSuffix(5);
+      mutatedMeta["name"] = value::string(name);
+    }
+  }
+  mutatedMeta["uid"] = value::string(newUid());
+  mutatedMeta["creationTimestamp"] = value::string(nowTimestamp(options_.clockOffset));
   if (tracksGeneration(type)) {
-    meta["generation"] = value::number(1);
-  } else if (meta.has_field("generation")) {
-    meta.erase("generation");
+    mutatedMeta["generation"] = value::number(1);
+  } else if (mutatedMeta.has_field("generation")) {
+    mutatedMeta.erase("generation");
   }
   for (const char* serverOwned : {"resourceVersion", "deletionTimestamp",
                                   "deletionGracePeriodSeconds", "selfLink", "managedFields"}) {
-    if (meta.has_field(serverOwned)) meta.erase(serverOwned);
+    if (mutatedMeta.has_field(serverOwned)) mutatedMeta.erase(serverOwned);
   }
   if (type.statusSubresource && object.has_field("status")) object.erase("status");
   if (type.plural == "namespaces") {
@@ -1008,6 +1034,14 @@ bool ApiServer::replace(const ResourceType& type, const RequestInfo& info, Conte
                          details));
     return true;
   }
+  // Decoded (pruned, defaulted) once, as the update handler does before admission.
+  proposed["apiVersion"] = value::string(type.groupVersion());
+  proposed["kind"] = value::string(type.kind);
+  auto decoded = decodeRequest(type, std::move(proposed), ctx);
+  if (!decoded) {
+    ctx.fail(decoded.error());
+    return true;
+  }
   for (int attempt = 0; attempt < kUpdateAttempts; ++attempt) {
     auto stored = store_->get(storageResource(type), info.ns, info.name);
     if (!stored) {
@@ -1024,7 +1058,16 @@ bool ApiServer::replace(const ResourceType& type, const RequestInfo& info, Conte
                         "version and try again"));
       return true;
     }
-    auto next = prepareUpdate(type, current, proposed, statusOnly, info);
+    // Mutating admission sees the object as sent (or patched) against the stored one, before the
+    // strategy's PrepareForUpdate, as kube's update transformers run it; again on every retry.
+    AdmissionAttributes mutation =
+        admissionAttributes(type, info.subresource, "UPDATE", info.ns, info.name, *decoded, current,
+                            ctx.user, ctx.dryRun);
+    if (auto refused = runMutatingWebhooks(mutation, ctx.warnings)) {
+      ctx.fail(*refused);
+      return true;
+    }
+    auto next = prepareUpdate(type, current, mutation.object, statusOnly, info);
     if (!next) {
       ctx.fail(next.error());
       return true;
@@ -1185,11 +1228,11 @@ std::expected<value, ApiError> ApiServer::deleteObject(
                    "Precondition failed: ResourceVersion in precondition: " + preconditionRv +
                        ", ResourceVersion in object meta: " + currentRv));
     }
-    if (auto refused = runWebhooks(admissionAttributes(type, "", "DELETE", ns, name, value::null(),
-                                                       fromStorage(type, current), user, dryRun),
-                                   warnings)) {
-      return std::unexpected(*refused);
-    }
+    // Mutating then validating admission, both with only the old object (a patch is refused).
+    AdmissionAttributes deletion = admissionAttributes(type, "", "DELETE", ns, name, value::null(),
+                                                       fromStorage(type, current), user, dryRun);
+    if (auto refused = runMutatingWebhooks(deletion, warnings)) return std::unexpected(*refused);
+    if (auto refused = runWebhooks(deletion, warnings)) return std::unexpected(*refused);
     auto finalizers = stringList(field(meta, "finalizers"));
     // Foreground and Orphan are carried out by the garbage collector through finalizers.
     const char* gcFinalizer = policy == "Foreground" ? "foregroundDeletion"
@@ -1318,16 +1361,60 @@ void ApiServer::removeCollection(const ResourceType& type, const RequestInfo& in
   ctx.send(200, body);
 }
 
-std::optional<ApiError> ApiServer::runWebhooks(const AdmissionAttributes& attributes,
-                                               std::vector<std::string>& warnings) const {
-  AdmissionResult result = admission_->review(attributes);
-  // Webhook warnings reach the client as Warning headers, denials included, as kube sends them.
-  for (std::string& warning : result.warnings) {
+namespace {
+
+// Webhook warnings reach the client as Warning headers, denials included, as kube sends them.
+void addWebhookWarnings(std::vector<std::string>& from, std::vector<std::string>& warnings) {
+  for (std::string& warning : from) {
     if (!warning.empty() &&
         std::find(warnings.begin(), warnings.end(), warning) == warnings.end()) {
       warnings.push_back(std::move(warning));
     }
   }
+}
+
+}  // namespace
+
+std::expected<value, ApiError> ApiServer::decodeRequest(const ResourceType& type, value object,
+                                                        Context& ctx) const {
+  if (type.custom()) {
+    auto decoded = decodeCustomResourceRequest(type, std::move(object),
+                                               ctx.query("fieldValidation").value_or("Warn"));
+    if (!decoded) return std::unexpected(decoded.error());
+    ctx.warnings.insert(ctx.warnings.end(), decoded->warnings.begin(), decoded->warnings.end());
+    return std::move(decoded->object);
+  }
+  normalizeBuiltin(type, object);
+  return object;
+}
+
+std::optional<ApiError> ApiServer::runMutatingWebhooks(AdmissionAttributes& attributes,
+                                                       std::vector<std::string>& warnings) const {
+  const ResourceType& type = attributes.type;
+  // A patched object is decoded again as kube's dispatcher does: pruned (silently: webhooks are
+  // not subject to fieldValidation) and defaulted.
+  ObjectNormalizer normalize = [&type](value object) -> std::expected<value, std::string> {
+    if (type.custom()) {
+      auto decoded = decodeCustomResourceRequest(type, std::move(object), "Ignore");
+      if (!decoded) {
+        const value* message = field(decoded.error().status, "message");
+        return std::unexpected(message != nullptr && message->is_string() ? message->as_string()
+                                                                          : "undecodable object");
+      }
+      return std::move(decoded->object);
+    }
+    normalizeBuiltin(type, object);
+    return object;
+  };
+  AdmissionResult result = admission_->mutate(attributes, normalize);
+  addWebhookWarnings(result.warnings, warnings);
+  return result.error;
+}
+
+std::optional<ApiError> ApiServer::runWebhooks(const AdmissionAttributes& attributes,
+                                               std::vector<std::string>& warnings) const {
+  AdmissionResult result = admission_->review(attributes);
+  addWebhookWarnings(result.warnings, warnings);
   return result.error;
 }
 

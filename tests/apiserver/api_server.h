@@ -101,6 +101,15 @@ class ApiServer {
                                                          const web::json::value& options,
                                                          bool dryRun, const UserInfo& user,
                                                          std::vector<std::string>& warnings);
+  // Decodes a create or update body as kube's codec does before admission: a custom resource
+  // pruned and defaulted (fieldValidation applied), a built-in kind's defaults.
+  std::expected<web::json::value, ApiError> decodeRequest(const ResourceType& type,
+                                                          web::json::value object,
+                                                          Context& ctx) const;
+  // Calls the mutating webhooks, which may change attributes.object; their warnings are added
+  // to `warnings`.
+  std::optional<ApiError> runMutatingWebhooks(AdmissionAttributes& attributes,
+                                              std::vector<std::string>& warnings) const;
   // Calls the validating webhooks; their warnings are added to `warnings`.
   std::optional<ApiError> runWebhooks(const AdmissionAttributes& attributes,
                                       std::vector<std::string>& warnings) const;

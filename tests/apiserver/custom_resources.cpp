@@ -103,10 +103,10 @@ std::expected<Admitted, ApiError> admitCrd(value crd, const std::string& fieldVa
   return Admitted{std::move(crd), *warnings};
 }
 
-std::expected<Admitted, ApiError> admitCustomResource(const ResourceType& type, value object,
-                                                      const std::string& fieldValidation) {
-  const value schema = type.schema.value_or(value::null());
-  auto decoded = decodeCustomResource(std::move(object), schema);
+std::expected<Admitted, ApiError> decodeCustomResourceRequest(const ResourceType& type,
+                                                              value object,
+                                                              const std::string& fieldValidation) {
+  auto decoded = decodeCustomResource(std::move(object), type.schema.value_or(value::null()));
   if (!decoded) {
     return std::unexpected(
         badRequest(decodeErrorMessage(type.kind, type.version, decoded.error())));
@@ -114,13 +114,21 @@ std::expected<Admitted, ApiError> admitCustomResource(const ResourceType& type, 
   auto warnings =
       handleUnknownFields(decoded->unknownFields, fieldValidation, type.kind, type.version);
   if (!warnings) return std::unexpected(warnings.error());
+  return Admitted{std::move(decoded->object), *warnings};
+}
+
+std::expected<Admitted, ApiError> admitCustomResource(const ResourceType& type, value object,
+                                                      const std::string& fieldValidation) {
+  auto decoded = decodeCustomResourceRequest(type, std::move(object), fieldValidation);
+  if (!decoded) return decoded;
   ObjectTarget target{type.group, type.version, type.kind, type.namespaced};
-  FieldErrors errors = validateCustomObject(decoded->object, schema, target);
+  FieldErrors errors =
+      validateCustomObject(decoded->object, type.schema.value_or(value::null()), target);
   if (!errors.empty()) {
     return std::unexpected(
         ApiError{422, invalidStatus(type.group, type.kind, nameOf(decoded->object), errors)});
   }
-  return Admitted{std::move(decoded->object), *warnings};
+  return decoded;
 }
 
 std::expected<Admitted, ApiError> admitBuiltin(const ResourceType& type, value object) {

@@ -32,6 +32,12 @@ std::expected<Admitted, ApiError> admitCrd(web::json::value crd,
 std::expected<Admitted, ApiError> admitCustomResource(const ResourceType& type,
                                                       web::json::value object,
                                                       const std::string& fieldValidation);
+// The decoding half of admitCustomResource (pruning, defaulting, fieldValidation), which
+// kube-apiserver's codec does before mutating admission; admitCustomResource repeats it (a
+// decoded object decodes to itself) and validates.
+std::expected<Admitted, ApiError> decodeCustomResourceRequest(const ResourceType& type,
+                                                              web::json::value object,
+                                                              const std::string& fieldValidation);
 // Built-in kinds are stored generically: only their metadata is checked.
 std::expected<Admitted, ApiError> admitBuiltin(const ResourceType& type, web::json::value object);
 
