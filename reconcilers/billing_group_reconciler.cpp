@@ -37,22 +37,17 @@ BillingGroupReconciler::BillingGroupReconciler(ReconcilerDeps deps, ReconcilerOp
 runtime::ReconcileOutcome BillingGroupReconciler::reconcile(const runtime::Request& request) {
   const runtime::Logger log = detail::loggerFor(deps_.logger, request);
   if (deps_.caches.billingGroups == nullptr) return runtime::Result{};
-  const runtime::ObjectPtr cached = deps_.caches.billingGroups->get(request.ns, request.name);
-  if (!cached) return runtime::Result{};
-  web::json::value object = *cached;
-  domain::BillingGroup group = codec::decodeBillingGroup(object).value;
+  auto loaded = detail::loadWithFinalizer(
+      *deps_.caches.billingGroups, deps_.client, billingGroupsResource(), request,
+      kBillingGroupFinalizer,
+      [](const web::json::value& o) { return codec::decodeBillingGroup(o); });
+  if (!loaded) return std::unexpected(loaded.error());
+  if (!*loaded) return runtime::Result{};
+  web::json::value object = std::move((*loaded)->object);
+  domain::BillingGroup group = std::move((*loaded)->decoded);
   const bool deleting = group.metadata.deletionTimestamp.has_value();
   if (deleting && !detail::hasFinalizer(group.metadata, kBillingGroupFinalizer)) {
     return runtime::Result{};
-  }
-  if (!deleting) {
-    auto added = detail::ensureFinalizer(deps_.client, billingGroupsResource(), group.metadata,
-                                         kBillingGroupFinalizer);
-    if (!added) return std::unexpected(added.error());
-    if (*added) {
-      object = **added;
-      group = codec::decodeBillingGroup(object).value;
-    }
   }
 
   const domain::Snapshot snapshot = snapshotForBillingGroup(deps_.caches, request.ns, request.name);

@@ -39,20 +39,15 @@ ProjectReconciler::ProjectReconciler(ReconcilerDeps deps, ReconcilerOptions opti
 runtime::ReconcileOutcome ProjectReconciler::reconcile(const runtime::Request& request) {
   const runtime::Logger log = detail::loggerFor(deps_.logger, request);
   if (deps_.caches.projects == nullptr) return runtime::Result{};
-  const runtime::ObjectPtr cached = deps_.caches.projects->get(request.ns, request.name);
-  if (!cached) return runtime::Result{};  // gone; the finalizer did the backend's part
-  web::json::value object = *cached;
-  domain::Project project = codec::decodeProject(object).value;
+  auto loaded = detail::loadWithFinalizer(
+      *deps_.caches.projects, deps_.client, projectsResource(), request, kProjectFinalizer,
+      [](const web::json::value& o) { return codec::decodeProject(o); });
+  if (!loaded) return std::unexpected(loaded.error());
+  if (!*loaded) return runtime::Result{};  // gone; the finalizer did the backend's part
+  web::json::value object = std::move((*loaded)->object);
+  domain::Project project = std::move((*loaded)->decoded);
 
   if (project.metadata.deletionTimestamp) return finalize(object, std::move(project), log);
-
-  auto added = detail::ensureFinalizer(deps_.client, projectsResource(), project.metadata,
-                                       kProjectFinalizer);
-  if (!added) return std::unexpected(added.error());
-  if (*added) {
-    object = **added;
-    project = codec::decodeProject(object).value;
-  }
 
   const domain::Snapshot snapshot = snapshotForProject(deps_.caches, request.ns, request.name);
   const domain::SnapshotIndex index(snapshot);

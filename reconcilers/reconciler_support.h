@@ -105,6 +105,38 @@ std::expected<std::optional<web::json::value>, runtime::ReconcileError> ensureFi
     kube::Client& client, const kube::ResourceRef& resource, const domain::ObjectMeta& metadata,
     std::string_view finalizer);
 
+// What a reconcile starts from: the cached object and its decoded form.
+template <typename Decoded>
+struct Loaded {
+  web::json::value object;
+  Decoded decoded;
+};
+
+// Reads request's object from `cache` and decodes it; unless it is being deleted, adds
+// `finalizer` first (ensureFinalizer) and continues from the server's answer. nullopt when the
+// object is gone (its finalizer did the backend's part). Both the Project and BillingGroup
+// reconcilers start this way.
+template <typename Decode>
+auto loadWithFinalizer(const runtime::Store& cache, kube::Client& client,
+                       const kube::ResourceRef& resource, const runtime::Request& request,
+                       std::string_view finalizer, Decode decode)
+    -> std::expected<std::optional<Loaded<decltype(decode(web::json::value()).value)>>,
+                     runtime::ReconcileError> {
+  using Decoded = decltype(decode(web::json::value()).value);
+  const runtime::ObjectPtr cached = cache.get(request.ns, request.name);
+  if (!cached) return std::nullopt;
+  Loaded<Decoded> loaded{*cached, decode(*cached).value};
+  if (!loaded.decoded.metadata.deletionTimestamp) {
+    auto added = ensureFinalizer(client, resource, loaded.decoded.metadata, finalizer);
+    if (!added) return std::unexpected(added.error());
+    if (*added) {
+      loaded.object = std::move(**added);
+      loaded.decoded = decode(loaded.object).value;
+    }
+  }
+  return loaded;
+}
+
 // The Ready condition of a status, or nullptr.
 const domain::Condition* readyOf(const std::vector<domain::Condition>& conditions);
 
