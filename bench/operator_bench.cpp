@@ -21,61 +21,33 @@
 //      and both groups' statuses show the move;
 //   4. webhook: AdmissionReviews over HTTPS at a fixed rate (open loop: latency is measured from
 //      when a request was due, so a slow answer delays nobody's clock), p50/p90/p99;
-//   5. invoice close: not measured yet (it comes with the invoicing reconciler; see
-//      docs/benchmarks.md).
-#include <fcntl.h>
-#include <netinet/in.h>
+//   5. invoice close: a program of its own, bench/invoice_close_bench.cpp (its world runs on a
+//      shifted clock and needs the charges of a whole period); both share bench_support.h.
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <map>
-#include <mutex>
+#include <memory>
 #include <optional>
-#include <random>
-#include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "common/http_client.h"
+#include "bench/bench_support.h"
 #include "common/json.h"
 #include "common/tls.h"
-#include "common/yaml.h"
-#include "operator/kube/client_impl.h"
-#include "operator/kube/config.h"
 #include "operator/kube/transport.h"
 #include "tests/apiserver/test_apiserver.h"
 
 namespace {
 
-using web::json::value;
-using SteadyClock = std::chrono::steady_clock;
-namespace fs = std::filesystem;
-using billing::kube::ResourceRef;
-
-const ResourceRef kCrds{"apiextensions.k8s.io", "v1", "customresourcedefinitions",
-                        "CustomResourceDefinition", false};
-const ResourceRef kNamespaces{"", "v1", "namespaces", "Namespace", false};
-const ResourceRef kGroups{"billing.operator.dev", "v1alpha1", "billinggroups", "BillingGroup",
-                          true};
-const ResourceRef kProjects{"billing.operator.dev", "v1alpha1", "projects", "Project", true};
-const std::string kGroupsResource = "billinggroups.billing.operator.dev";
-const std::string kProjectsResource = "projects.billing.operator.dev";
-const std::string kOrganizationLabel = "billing.operator.dev/organization";
-const std::string kOperatorUser = "billing-operator";
+using namespace billing::bench;
 
 constexpr const char* kUsage = R"(Usage: operator_bench [flags]
 
@@ -100,16 +72,6 @@ Processes:
                          --operator-arg=--kube-api-qps=50
   --keep                 keep the work directory (logs, ledger database)
 )";
-
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "operator_bench: %s\n", what.c_str());
-  std::exit(1);
-}
-
-double seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
-double millis(SteadyClock::duration d) {
-  return std::chrono::duration<double, std::milli>(d).count();
-}
 
 struct Flags {
   int organizations = 20;
@@ -216,543 +178,12 @@ Flags parseFlags(int argc, char** argv) {
   return flags;
 }
 
-// ---- the synthetic world ----
-
-// Organizations "org-00".., each with namespaces "org-00-a" and "org-00-b" labelled with it.
-// Organization-scope groups "shared-N" live in the "-a" namespace; Project-scope groups
-// "dedicated-N" beside the project they are bound to. Projects 0..projectGroups-1 use their
-// dedicated group (even ones name it, odd ones leave it to the binding); the others reference a
-// shared group of their organization, from either namespace.
-class World {
- public:
-  explicit World(const Flags& flags)
-      : organizations_(flags.organizations),
-        groups_(flags.groups),
-        projectGroups_(flags.projectGroups),
-        projects_(flags.projects) {}
-
-  int organizationGroups() const { return groups_ - projectGroups_; }
-  int objects() const { return groups_ + projects_; }
-
-  static std::string organization(int org) {
-    char text[16];
-    std::snprintf(text, sizeof text, "org-%02d", org);
-    return text;
-  }
-  static std::string namespaceName(int org, int side) {
-    return organization(org) + (side == 0 ? "-a" : "-b");
-  }
-  static std::string projectName(int p) { return "project-" + std::to_string(p); }
-  static std::string sharedName(int g) { return "shared-" + std::to_string(g); }
-  static std::string dedicatedName(int p) { return "dedicated-" + std::to_string(p); }
-
-  int organizationOfProject(int p) const { return p % organizations_; }
-  std::string projectNamespace(int p) const {
-    return namespaceName(organizationOfProject(p), (p / organizations_) % 2);
-  }
-  // The k-th shared group of an organization.
-  int sharedGroup(int org, int k) const {
-    const int perOrganization = organizationGroups() / organizations_;
-    return org + (k % perOrganization) * organizations_;
-  }
-  int sharedGroupOf(int p) const {
-    return sharedGroup(organizationOfProject(p), p / organizations_);
-  }
-  int sharedGroupAfter(int p) const {
-    return sharedGroup(organizationOfProject(p), p / organizations_ + 1);
-  }
-  bool usesSharedGroup(int p) const { return p >= projectGroups_; }
-
-  value namespaceObject(int org, int side) const {
-    value object = value::object();
-    object["apiVersion"] = value::string("v1");
-    object["kind"] = value::string("Namespace");
-    object["metadata"]["name"] = value::string(namespaceName(org, side));
-    object["metadata"]["labels"][kOrganizationLabel] = value::string(organization(org));
-    return object;
-  }
-
-  value sharedGroupObject(int g) const {
-    const int org = g % organizations_;
-    value object = groupBase(sharedName(g), namespaceName(org, 0));
-    object["spec"]["scope"] = value::string("Organization");
-    object["spec"]["displayName"] =
-        value::string("Shared billing of " + organization(org) + " #" + std::to_string(g));
-    return object;
-  }
-
-  value dedicatedGroupObject(int p) const {
-    value object = groupBase(dedicatedName(p), projectNamespace(p));
-    object["spec"]["scope"] = value::string("Project");
-    object["spec"]["projectRef"]["name"] = value::string(projectName(p));
-    object["spec"]["displayName"] = value::string("Billing of " + projectName(p));
-    return object;
-  }
-
-  value projectObject(int p) const {
-    value object = value::object();
-    object["apiVersion"] = value::string("billing.operator.dev/v1alpha1");
-    object["kind"] = value::string("Project");
-    object["metadata"]["name"] = value::string(projectName(p));
-    object["metadata"]["namespace"] = value::string(projectNamespace(p));
-    object["spec"]["displayName"] = value::string("Project number " + std::to_string(p));
-    object["spec"]["tags"]["team"] = value::string("team-" + std::to_string(p % 37));
-    object["spec"]["tags"]["cost-center"] = value::string("cc-" + std::to_string(p % 11));
-    if (usesSharedGroup(p)) {
-      object["spec"]["billingGroupRef"] = groupRef(p, sharedGroupOf(p));
-    } else if (p % 2 == 0) {
-      object["spec"]["billingGroupRef"]["name"] = value::string(dedicatedName(p));
-    }
-    return object;
-  }
-
-  // spec.billingGroupRef to shared group g, from project p's namespace.
-  value groupRef(int p, int g) const {
-    value ref = value::object();
-    ref["name"] = value::string(sharedName(g));
-    const std::string groupNamespace = namespaceName(g % organizations_, 0);
-    if (groupNamespace != projectNamespace(p)) ref["namespace"] = value::string(groupNamespace);
-    return ref;
-  }
-
- private:
-  static value groupBase(const std::string& name, const std::string& ns) {
-    value object = value::object();
-    object["apiVersion"] = value::string("billing.operator.dev/v1alpha1");
-    object["kind"] = value::string("BillingGroup");
-    object["metadata"]["name"] = value::string(name);
-    object["metadata"]["namespace"] = value::string(ns);
-    object["spec"]["currency"] = value::string("EUR");
-    object["spec"]["company"] = value::string("ACME Corporation GmbH");
-    object["spec"]["vatId"] = value::string("DE123456789");
-    object["spec"]["billingEmails"][0] = value::string("billing@acme.example");
-    object["spec"]["billingContactEmails"][0] = value::string("finance@acme.example");
-    object["spec"]["address"]["lines"][0] = value::string("Hauptstrasse 1");
-    object["spec"]["address"]["city"] = value::string("Berlin");
-    object["spec"]["address"]["zipCode"] = value::string("10115");
-    object["spec"]["address"]["countryCode"] = value::string("DE");
-    object["spec"]["invoiceText"] = value::string("Thank you for your business.");
-    object["spec"]["invoicing"]["period"] = value::string("Monthly");
-    return object;
-  }
-
-  int organizations_;
-  int groups_;
-  int projectGroups_;
-  int projects_;
-};
-
-// ---- processes ----
-
-std::uint16_t freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) die("socket");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    die("cannot find a free port");
-  }
-  const std::uint16_t port = ntohs(address.sin_port);
-  ::close(fd);
-  return port;
-}
-
-class Process {
- public:
-  Process(const fs::path& binary, const std::vector<std::string>& args, const fs::path& logFile) {
-    if (!fs::exists(binary)) {
-      die(binary.string() + " does not exist: build it first (cmake --build DIR --target " +
-          binary.filename().string() + ") or pass --bin-dir");
-    }
-    std::vector<std::string> argv{binary.string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    started_ = SteadyClock::now();
-    pid_ = ::fork();
-    if (pid_ < 0) die("fork");
-    if (pid_ == 0) {
-      const int fd = ::open(logFile.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-      std::vector<char*> raw;
-      for (auto& arg : argv) raw.push_back(arg.data());
-      raw.push_back(nullptr);
-      ::execv(raw[0], raw.data());
-      ::_exit(127);
-    }
-  }
-  ~Process() { stop(); }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  pid_t pid() const { return pid_; }
-  SteadyClock::time_point started() const { return started_; }
-  bool running() const {
-    if (exited_) return false;
-    int status = 0;
-    return ::waitpid(pid_, &status, WNOHANG) == 0;
-  }
-
-  // utime + stime from /proc/PID/stat, in seconds.
-  double cpuSeconds() const {
-    std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    const auto close = text.rfind(')');
-    if (close == std::string::npos) return -1;
-    std::istringstream fields(text.substr(close + 2));
-    std::string field;
-    unsigned long long utime = 0;
-    unsigned long long stime = 0;
-    // Fields after the command: state(3) ... utime(14) stime(15).
-    for (int index = 3; index <= 15 && fields >> field; ++index) {
-      if (index == 14) utime = std::stoull(field);
-      if (index == 15) stime = std::stoull(field);
-    }
-    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-  }
-  // A field of /proc/PID/status in MiB ("VmHWM": peak RSS, "VmRSS": now).
-  double statusMiB(const std::string& key) const {
-    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
-    std::string line;
-    while (std::getline(status, line)) {
-      if (line.starts_with(key + ":")) {
-        return std::strtod(line.c_str() + key.size() + 1, nullptr) / 1024.0;
-      }
-    }
-    return -1;
-  }
-
-  // SIGTERM, then the exit code (SIGKILL after 30 s).
-  int stop() {
-    if (exited_ || pid_ <= 0) return exitCode_;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    for (int waited = 0; waited < 3000; ++waited) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        exitCode_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return exitCode_;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status, 0);
-    exited_ = true;
-    exitCode_ = 137;
-    return exitCode_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  SteadyClock::time_point started_;
-  bool exited_ = false;
-  int exitCode_ = -1;
-};
-
-// ---- observing the world through the server's store ----
-
-// Ready=True for the object's current generation.
-bool isReady(const value& object) {
-  const value* conditions = billing::common::findMember(object, {"status", "conditions"});
-  if (conditions == nullptr || !conditions->is_array()) return false;
-  const value* generation = billing::common::findMember(object, {"metadata", "generation"});
-  for (const value& condition : conditions->as_array()) {
-    if (billing::common::stringAt(condition, {"type"}) != "Ready") continue;
-    if (billing::common::stringAt(condition, {"status"}) != "True") return false;
-    const value* observed = billing::common::findMember(condition, {"observedGeneration"});
-    return generation == nullptr || observed == nullptr ||
-           observed->as_number().to_int64() >= generation->as_number().to_int64();
-  }
-  return false;
-}
-
-bool groupListsProject(const value& group, const std::string& ns, const std::string& name) {
-  const value* projects = billing::common::findMember(group, {"status", "projects"});
-  if (projects == nullptr || !projects->is_array()) return false;
-  for (const value& item : projects->as_array()) {
-    if (billing::common::stringAt(item, {"namespace"}) == ns &&
-        billing::common::stringAt(item, {"name"}) == name)
-      return true;
-  }
-  return false;
-}
-
-// The latest state of every BillingGroup and Project, from watches on the server's store (no
-// API request), with a condition variable for whoever waits for a state.
-class Observer {
- public:
-  explicit Observer(billing::apiserver::ObjectStore& store) {
-    for (const std::string& resource : {kGroupsResource, kProjectsResource}) {
-      billing::apiserver::WatchFilter filter;
-      filter.resource = resource;
-      filter.matches = [](const value&) { return true; };
-      auto started = store.watch(filter, std::nullopt);
-      if (!started) die("cannot watch the store");
-      {
-        std::lock_guard lock(mutex_);
-        for (const value& object : started->initial) put(resource, object);
-      }
-      threads_.emplace_back([this, resource, watcher = started->watcher](std::stop_token stop) {
-        while (!stop.stop_requested()) {
-          auto event = watcher->next(std::chrono::milliseconds(100));
-          if (!event) {
-            if (!watcher->stopped()) continue;
-            // Waits for states then time out and say so.
-            std::fprintf(stderr, "operator_bench: the benchmark's store watch ended\n");
-            return;
-          }
-          std::lock_guard lock(mutex_);
-          if (event->type == billing::apiserver::EventType::Deleted) {
-            erase(resource, event->ns + "/" + event->name);
-          } else {
-            put(resource, event->object);
-          }
-          changed_.notify_all();
-        }
-        watcher->stop();
-      });
-    }
-  }
-  ~Observer() { stop(); }
-  // Ends the watches (before the server stops, which would end them from under us).
-  void stop() {
-    for (auto& thread : threads_) thread.request_stop();
-    threads_.clear();
-  }
-
-  std::size_t ready() const {
-    std::lock_guard lock(mutex_);
-    return readyKeys_.size();
-  }
-
-  // Waits until `done` (called under the lock, with this observer) holds; false on timeout.
-  bool waitFor(const std::function<bool(const Observer&)>& done,
-               std::chrono::milliseconds timeout) const {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, timeout, [&] { return done(*this); });
-  }
-  // Under the lock (from waitFor's predicate, or with lock()).
-  const value* group(const std::string& ns, const std::string& name) const {
-    auto found = objects_.find({kGroupsResource, ns + "/" + name});
-    return found == objects_.end() ? nullptr : &found->second;
-  }
-  const value* project(const std::string& ns, const std::string& name) const {
-    auto found = objects_.find({kProjectsResource, ns + "/" + name});
-    return found == objects_.end() ? nullptr : &found->second;
-  }
-  std::size_t readyLocked() const { return readyKeys_.size(); }
-  std::unique_lock<std::mutex> lock() const { return std::unique_lock(mutex_); }
-
- private:
-  void put(const std::string& resource, const value& object) {
-    const std::string key = billing::common::stringAt(object, {"metadata", "namespace"}) + "/" +
-                            billing::common::stringAt(object, {"metadata", "name"});
-    objects_[{resource, key}] = object;
-    if (isReady(object)) {
-      readyKeys_.insert({resource, key});
-    } else {
-      readyKeys_.erase({resource, key});
-    }
-  }
-  void erase(const std::string& resource, const std::string& key) {
-    objects_.erase({resource, key});
-    readyKeys_.erase({resource, key});
-  }
-
-  mutable std::mutex mutex_;
-  mutable std::condition_variable changed_;
-  std::map<std::pair<std::string, std::string>, value> objects_;
-  std::set<std::pair<std::string, std::string>> readyKeys_;
-  std::vector<std::jthread> threads_;
-};
-
-// ---- request counts, from the server's side ----
-
-using Counts = std::map<std::pair<std::string, std::string>, std::uint64_t>;  // (verb, resource)
-
-Counts operatorRequests(const billing::apiserver::TestApiServer& server) {
-  Counts counts;
-  for (const auto& count : server.requests().snapshot()) {
-    if (count.user != kOperatorUser) continue;
-    std::string resource = count.resource;
-    if (!count.subresource.empty()) resource += "/" + count.subresource;
-    counts[{count.verb, resource}] += count.count;
-  }
-  return counts;
-}
-
-Counts since(const Counts& now, const Counts& before) {
-  Counts difference;
-  for (const auto& [key, count] : now) {
-    const auto earlier = before.find(key);
-    const std::uint64_t base = earlier == before.end() ? 0 : earlier->second;
-    if (count > base) difference[key] = count - base;
-  }
-  return difference;
-}
-
-bool isWrite(const std::string& verb) {
-  return verb == "create" || verb == "update" || verb == "patch" || verb == "delete" ||
-         verb == "deletecollection";
-}
-
-std::uint64_t total(
-    const Counts& counts,
-    const std::function<bool(const std::string& verb, const std::string& resource)>& which) {
-  std::uint64_t sum = 0;
-  for (const auto& [key, count] : counts) {
-    if (which(key.first, key.second)) sum += count;
-  }
-  return sum;
-}
-
-bool isBillingResource(const std::string& resource) {
-  return resource.starts_with(kGroupsResource) || resource.starts_with(kProjectsResource);
-}
-
-void printRequests(const Counts& counts) {
-  std::printf("\n| verb | resource | requests |\n|---|---|---:|\n");
-  for (const auto& [key, count] : counts) {
-    std::printf("| %s | %s | %llu |\n", key.first.c_str(), key.second.c_str(),
-                static_cast<unsigned long long>(count));
-  }
-}
-
-// ---- the operator's own metrics ----
-
-struct OperatorMetrics {
-  double reconciles = 0;  // controller_runtime_reconcile_total, every controller and result
-  double queueDepth = 0;  // workqueue_depth, every queue
-  bool ok = false;
-};
-
-OperatorMetrics scrape(std::uint16_t port) {
-  static const billing::common::HttpClient http;
-  OperatorMetrics metrics;
-  auto answer = http.request("GET", "http://127.0.0.1:" + std::to_string(port) + "/metrics");
-  if (!answer || answer->status != 200) return metrics;
-  std::istringstream lines(answer->body);
-  std::string line;
-  while (std::getline(lines, line)) {
-    const auto space = line.rfind(' ');
-    if (space == std::string::npos) continue;
-    const double number = std::strtod(line.c_str() + space + 1, nullptr);
-    if (line.starts_with("controller_runtime_reconcile_total{")) metrics.reconciles += number;
-    if (line.starts_with("workqueue_depth{")) metrics.queueDepth += number;
-  }
-  metrics.ok = true;
-  return metrics;
-}
-
-// Waits until the operator is idle: its queues are empty, it reconciled at least
-// `minimumReconciles` times, and neither its reconciles nor its API requests moved for `quiet`.
-bool waitIdle(const billing::apiserver::TestApiServer& server, std::uint16_t metricsPort,
-              double minimumReconciles, std::chrono::milliseconds quiet,
-              std::chrono::seconds timeout) {
-  const auto deadline = SteadyClock::now() + timeout;
-  OperatorMetrics last;
-  Counts lastCounts;
-  auto stableSince = SteadyClock::now();
-  while (SteadyClock::now() < deadline) {
-    const OperatorMetrics now = scrape(metricsPort);
-    const Counts counts = operatorRequests(server);
-    const bool moving = !now.ok || now.reconciles != last.reconciles || counts != lastCounts ||
-                        now.queueDepth > 0 || now.reconciles < minimumReconciles;
-    if (moving) stableSince = SteadyClock::now();
-    if (!moving && SteadyClock::now() - stableSince >= quiet) return true;
-    last = now;
-    lastCounts = counts;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return false;
-}
-
-// ---- latency statistics ----
-
-struct Percentiles {
-  double p50 = 0, p90 = 0, p99 = 0, max = 0;
-};
-
-Percentiles percentiles(std::vector<double> samples) {
-  Percentiles result;
-  if (samples.empty()) return result;
-  std::sort(samples.begin(), samples.end());
-  // Nearest rank: the smallest sample with at least p% of the samples at or below it.
-  auto rank = [&](double p) {
-    const auto index = static_cast<std::size_t>(
-        std::max(0.0, std::ceil(p / 100.0 * static_cast<double>(samples.size())) - 1));
-    return samples[std::min(index, samples.size() - 1)];
-  };
-  result.p50 = rank(50);
-  result.p90 = rank(90);
-  result.p99 = rank(99);
-  result.max = samples.back();
-  return result;
-}
-
-const char* verdict(bool met) { return met ? "met" : "NOT MET"; }
-
-// ---- setup ----
-
-std::vector<value> readYamlFile(const fs::path& path) {
-  std::ifstream file(path);
-  if (!file) die("cannot read " + path.string());
-  std::string content((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  auto documents = billing::common::parseYamlDocuments(content);
-  if (!documents) die("cannot parse " + path.string());
-  std::vector<value> values;
-  for (auto& document : *documents) values.push_back(document.value);
-  return values;
-}
-
-std::unique_ptr<billing::kube::Client> clientFor(const fs::path& kubeconfig) {
-  billing::kube::ConfigLoadOptions load;
-  load.kubeconfig = kubeconfig;
-  auto config = billing::kube::loadRestConfig(load);
-  if (!config) die(config.error().describe());
-  config->qps = -1;  // the loader is not what is measured
-  auto client = billing::kube::makeClient(*config);
-  if (!client) die(client.error().describe());
-  return std::move(*client);
-}
-
-// Creates `count` objects from `make(i)` with a few client threads.
-void createAll(billing::kube::Client& client, const ResourceRef& resource, int count,
-               const std::function<value(int)>& make) {
-  std::atomic<int> next{0};
-  std::atomic<bool> failed{false};
-  std::string failure;
-  std::mutex failureMutex;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&] {
-      for (int i = next++; i < count && !failed; i = next++) {
-        const value object = make(i);
-        auto created = client.create(
-            resource, billing::common::stringAt(object, {"metadata", "namespace"}), object);
-        if (!created) {
-          std::lock_guard lock(failureMutex);
-          failure = "creating " + resource.resource + " " +
-                    billing::common::stringAt(object, {"metadata", "name"}) + ": " +
-                    created.error().describe();
-          failed = true;
-        }
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  if (failed) die(failure);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+  setProgramName("operator_bench");
   const Flags flags = parseFlags(argc, argv);
-  const World world(flags);
+  const World world(flags.organizations, flags.groups, flags.projectGroups, flags.projects);
   const auto timeout = std::chrono::seconds(flags.timeoutSeconds);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -774,78 +205,27 @@ int main(int argc, char** argv) {
   }
   // The operator authenticates as a user of its own, so the server counts its requests apart
   // from the benchmark's.
-  const std::string operatorToken = "operator-bench-token-" + std::to_string(::getpid());
-  server.addToken(operatorToken,
-                  billing::apiserver::UserInfo{kOperatorUser, {"system:masters"}, ""});
   const fs::path operatorKubeconfig = dir / "operator.kubeconfig";
-  {
-    std::string content = server.kubeconfig(billing::apiserver::KubeconfigAuth::Token);
-    for (auto at = content.find(server.adminToken()); at != std::string::npos;
-         at = content.find(server.adminToken(), at)) {
-      content.replace(at, server.adminToken().size(), operatorToken);
-    }
-    std::ofstream(operatorKubeconfig) << content;
-  }
+  writeOperatorKubeconfig(server, operatorKubeconfig);
   auto client = clientFor(adminKubeconfig);
 
   // ---- load the world ----
   const auto loadStart = SteadyClock::now();
-  for (const char* crd :
-       {"billing.operator.dev_billinggroups.yaml", "billing.operator.dev_projects.yaml",
-        "billing.operator.dev_invoices.yaml"}) {
-    for (const value& document : readYamlFile(fs::path(BILLING_SOURCE_DIR) / "crds" / crd)) {
-      if (auto created = client->create(kCrds, "", document); !created) {
-        die(std::string(crd) + ": " + created.error().describe());
-      }
-    }
-  }
-  for (int attempt = 0; !client->list(kProjects, "default", {}); ++attempt) {
-    if (attempt > 500) die("the CRDs are not served");
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  createAll(*client, kNamespaces, flags.organizations * 2,
-            [&](int i) { return world.namespaceObject(i / 2, i % 2); });
-  createAll(*client, kGroups, world.organizationGroups(),
-            [&](int g) { return world.sharedGroupObject(g); });
-  createAll(*client, kGroups, flags.projectGroups,
-            [&](int p) { return world.dedicatedGroupObject(p); });
-  createAll(*client, kProjects, flags.projects, [&](int p) { return world.projectObject(p); });
+  loadCrds(*client, BILLING_SOURCE_DIR);
+  loadWorld(*client, world);
   const double loadSeconds = seconds(SteadyClock::now() - loadStart);
   Observer observer(server.api().store());
 
   // ---- ledger ----
   const std::uint16_t ledgerPort = freePort();
   const std::string ledgerUrl = "http://127.0.0.1:" + std::to_string(ledgerPort);
-  Process ledger(flags.binDir / "billing-ledger",
-                 {"--listen", "127.0.0.1:" + std::to_string(ledgerPort), "--database",
-                  "sqlite:" + (dir / "ledger.db").string(), "--no-auth", "--log-format", "json"},
-                 dir / "ledger.log");
-  {
-    const billing::common::HttpClient http;
-    for (int attempt = 0;; ++attempt) {
-      auto answer = http.request("GET", ledgerUrl + "/healthz");
-      if (answer && answer->status == 200) break;
-      if (attempt > 500 || !ledger.running()) {
-        die("billing-ledger did not start; see " + (dir / "ledger.log").string());
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
+  const std::unique_ptr<Process> ledgerProcess = startLedger(
+      flags.binDir, ledgerPort, "sqlite:" + (dir / "ledger.db").string(), dir / "ledger.log");
+  Process& ledger = *ledgerProcess;
 
   // ---- the webhook's serving certificate ----
   const fs::path certDir = dir / "webhook-certs";
-  fs::create_directories(certDir);
-  auto ca =
-      billing::common::generateCertificateAuthority("operator-bench-ca", std::chrono::days(2));
-  if (!ca) die(ca.error());
-  billing::common::CertificateRequest servingRequest;
-  servingRequest.commonName = "billing-operator-webhook";
-  servingRequest.dnsNames = {"localhost"};
-  servingRequest.ipAddresses = {"127.0.0.1"};
-  auto serving = billing::common::issueCertificate(*ca, servingRequest);
-  if (!serving) die(serving.error());
-  std::ofstream(certDir / "tls.crt") << serving->certPem;
-  std::ofstream(certDir / "tls.key") << serving->keyPem;
+  const std::string caPem = writeWebhookCertificates(certDir);
 
   const std::uint16_t metricsPort = freePort();
   const std::uint16_t probePort = freePort();
@@ -1026,7 +406,7 @@ int main(int argc, char** argv) {
   if (flags.webhookSeconds > 0) {
     billing::kube::TransportConfig transportConfig;
     transportConfig.server = "https://127.0.0.1:" + std::to_string(webhookPort);
-    transportConfig.tls.caPem = ca->certPem;
+    transportConfig.tls.caPem = caPem;
     // Reviews of moves between the shared groups of a project's organization, as the API server
     // would send them for `kubectl apply` of a changed Project: allowed, after the full rule
     // check against the cached world.
@@ -1138,14 +518,10 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
 
-  // ---- 5. invoice close ----
-  // NOT MEASURED YET: issue #9's "Invoice close for 1,000 groups with 100,000 charges, end to
-  // end, on SQLite and on PostgreSQL, within 60 s" needs the invoicing reconciler, which is being
-  // built. This phase goes here: charges posted to the ledger, a period closed for every group,
-  // time until every Invoice is Finalized.
+  // ---- 5. invoice close: build/bench/invoice_close_bench (docs/benchmarks.md) ----
   std::printf(
       "\n## Invoice close (target: 1,000 groups, 100,000 charges, <= 60 s)\n\n"
-      "not measured yet: needs the invoicing reconciler (see docs/benchmarks.md)\n");
+      "measured by build/bench/invoice_close_bench (see docs/benchmarks.md)\n");
 
   std::printf("\noperator peak RSS over the last run (VmHWM): %.1f MiB\n",
               operatorProcess->statusMiB("VmHWM"));
