@@ -59,6 +59,10 @@ World:
   --groups N             BillingGroups (default 1000)
   --project-groups N     of which Project scope, each bound to one project (default groups/2)
   --projects N           Projects (default 10000)
+  --world KIND           admitted (default): objects carry the operator's finalizer, as its
+                         mutating admission webhook stores every object created while it runs;
+                         preexisting: objects created before the operator was installed, without
+                         it (the reconcilers then add it: one more write per object)
 Phases:
   --moves N              projects moved one at a time (default 100; 0 skips)
   --webhook-rate R       AdmissionReviews per second (default 200)
@@ -82,6 +86,7 @@ struct Flags {
   double webhookRate = 200;
   double webhookSeconds = 10;
   bool webhookOnly = false;
+  bool admittedWorld = true;
   int timeoutSeconds = 300;
   fs::path binDir = BILLING_BIN_DIR;
   std::vector<std::string> operatorArgs;
@@ -148,6 +153,12 @@ Flags parseFlags(int argc, char** argv) {
       flags.webhookRate = decimal();
     } else if (name == "--webhook-seconds") {
       flags.webhookSeconds = decimal();
+    } else if (name == "--world") {
+      const std::string kind = next();
+      if (kind != "admitted" && kind != "preexisting") {
+        die("--world is admitted or preexisting, got \"" + kind + "\"");
+      }
+      flags.admittedWorld = kind == "admitted";
     } else if (name == "--timeout") {
       flags.timeoutSeconds = integer(1);
     } else if (name == "--bin-dir") {
@@ -183,7 +194,8 @@ Flags parseFlags(int argc, char** argv) {
 int main(int argc, char** argv) {
   setProgramName("operator_bench");
   const Flags flags = parseFlags(argc, argv);
-  const World world(flags.organizations, flags.groups, flags.projectGroups, flags.projects);
+  World world(flags.organizations, flags.groups, flags.projectGroups, flags.projects);
+  world.setAdmittedWithFinalizers(flags.admittedWorld);
   const auto timeout = std::chrono::seconds(flags.timeoutSeconds);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -248,9 +260,12 @@ int main(int argc, char** argv) {
 
   std::printf(
       "operator_bench: %d organizations (%d namespaces), %d BillingGroups (%d "
-      "Organization, %d Project scope), %d Projects; loaded through the API in %.1f s\n",
+      "Organization, %d Project scope), %d Projects (%s); loaded through the API in %.1f s\n",
       flags.organizations, flags.organizations * 2, flags.groups, world.organizationGroups(),
-      flags.projectGroups, flags.projects, loadSeconds);
+      flags.projectGroups, flags.projects,
+      flags.admittedWorld ? "admitted: with the operator's finalizer"
+                          : "preexisting: without the operator's finalizer",
+      loadSeconds);
   std::printf("operator: billing-operator");
   for (const auto& arg : operatorArgs) {
     if (arg.starts_with("--") || arg == "run") std::printf(" %s", arg.c_str());
