@@ -1,6 +1,6 @@
 #include "ledger/http_api.h"
 
-#include <cpprest/http_listener.h>
+#include <cpprest/base_uri.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -8,6 +8,8 @@
 #include <atomic>
 #include <fstream>
 
+#include "common/http_client.h"
+#include "common/http_server.h"
 #include "common/json.h"
 #include "ledger/export.h"
 #include "ledger/json_codec.h"
@@ -41,6 +43,19 @@ std::vector<std::string> splitPath(std::string_view path) {
     begin = end + 1;
   }
   return segments;
+}
+
+// Whether every '%' in `segment` starts an escape of two hexadecimal digits. web::uri::decode
+// throws on anything else, and a request must not be able to make the handler throw.
+bool validPercentEncoding(std::string_view segment) {
+  const auto hex = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  };
+  for (std::size_t at = segment.find('%'); at != std::string_view::npos;
+       at = segment.find('%', at + 3)) {
+    if (at + 2 >= segment.size() || !hex(segment[at + 1]) || !hex(segment[at + 2])) return false;
+  }
+  return true;
 }
 
 // Matches `path` against a template; fills `params` with the decoded {name} segments.
@@ -207,6 +222,17 @@ HttpResponse HttpApi::handle(const HttpRequest& request) {
     }
   }
   const std::vector<std::string> segments = splitPath(request.path);
+  for (const std::string& segment : segments) {
+    if (!validPercentEncoding(segment)) {
+      return problemResponse(Error{ErrorKind::Malformed,
+                                   "malformed-path",
+                                   "the path segment \"" + segment +
+                                       "\" has a '%' that is not followed by two hexadecimal "
+                                       "digits; write a literal '%' as %25",
+                                   {}},
+                             request.path);
+    }
+  }
   std::vector<std::string_view> allowed;
   for (const Route& route : table()) {
     Params params;
@@ -474,16 +500,11 @@ HttpResponse HttpApi::invoiceLines(const HttpRequest& request, const Params& par
 // ---- the listener ----
 
 struct LedgerServer::Impl {
-  std::unique_ptr<web::http::experimental::listener::http_listener> listener;
+  std::unique_ptr<common::HttpServer> server;
   std::atomic<bool> stopped{false};
 };
 
 namespace {
-
-std::string headerValue(const web::http::http_headers& headers, const std::string& name) {
-  auto it = headers.find(name);
-  return it == headers.end() ? std::string() : it->second;
-}
 
 // Loads the certificate and key once with OpenSSL, so that a bad file is an error at start-up
 // with the file's name, not a handshake failure on the first connection.
@@ -517,6 +538,25 @@ Result<void> checkTlsFiles(const std::string& certFile, const std::string& keyFi
   return {};
 }
 
+std::string readFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+}
+
+// The handler's request from the server's: the path stays percent-encoded, as the routes match
+// it (an id may hold an encoded '/'); a repeated query parameter keeps its first value.
+HttpRequest apiRequest(const common::HttpRequest& message) {
+  HttpRequest request;
+  request.method = message.method;
+  request.path = message.target.substr(0, message.target.find('?'));
+  for (const auto& [key, val] : message.query) request.query.emplace(key, val);
+  request.authorization = message.headers.get("Authorization").value_or("");
+  request.idempotencyKey = message.headers.get("Idempotency-Key").value_or("");
+  request.contentType = message.headers.get("Content-Type").value_or("");
+  request.body = message.body;
+  return request;
+}
+
 }  // namespace
 
 LedgerServer::LedgerServer(HttpApi& api, LedgerServerOptions options)
@@ -526,8 +566,6 @@ LedgerServer::~LedgerServer() { stop(); }
 
 Result<std::unique_ptr<LedgerServer>> LedgerServer::start(HttpApi& api,
                                                           LedgerServerOptions options) {
-  using web::http::experimental::listener::http_listener;
-  using web::http::experimental::listener::http_listener_config;
   LEDGER_RETURN_IF_ERROR(checkTlsFiles(options.tlsCertFile, options.tlsKeyFile));
   const bool tls = !options.tlsCertFile.empty();
   if (tls != options.url.starts_with("https://")) {
@@ -536,75 +574,48 @@ Result<std::unique_ptr<LedgerServer>> LedgerServer::start(HttpApi& api,
         tls ? "TLS files were given but the URL " + options.url + " is not https://"
             : "the URL " + options.url + " is https:// but no TLS certificate was given");
   }
+  auto url = common::parseHttpUrl(options.url);
+  if (!url) return invalid("invalid-value", "cannot listen on " + options.url + ": " + url.error());
   std::unique_ptr<LedgerServer> server(new LedgerServer(api, std::move(options)));
-  http_listener_config config;
-  config.set_timeout(std::chrono::seconds(60));
+
+  // common::HttpServer runs each request on its connection's thread: no hand-off between
+  // threads per request, which cost cpprestsdk's listener most of the ledger's CPU and, on a
+  // busy machine, a scheduling delay per hand-off (docs/benchmarks.md, invoice close).
+  common::HttpServerOptions serverOptions;
+  serverOptions.host = url->host;
+  serverOptions.port = url->port;
+  // Bodies up to twice the API's limit reach the API, which refuses those above its limit with
+  // its own problem (413 payload-too-large); the server refuses anything larger by itself.
+  serverOptions.maxRequestBodyBytes = 2 * api.options().maxBodyBytes + 1;
+  serverOptions.readTimeout = std::chrono::seconds(60);
   if (tls) {
-    const std::string cert = server->options_.tlsCertFile;
-    const std::string key = server->options_.tlsKeyFile;
-    config.set_ssl_context_callback([cert, key](boost::asio::ssl::context& context) {
-      context.set_options(
-          boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
-          boost::asio::ssl::context::no_sslv3 | boost::asio::ssl::context::no_tlsv1 |
-          boost::asio::ssl::context::no_tlsv1_1);
-      context.use_certificate_chain_file(cert);
-      context.use_private_key_file(key, boost::asio::ssl::context::pem);
-    });
+    serverOptions.tls =
+        common::TlsServerConfig{readFile(server->options_.tlsCertFile),
+                                readFile(server->options_.tlsKeyFile), std::nullopt};
   }
-  try {
-    auto listener = std::make_unique<http_listener>(web::uri(server->options_.url), config);
-    LedgerServer* self = server.get();
-    listener->support([self](web::http::http_request message) {
-      const auto started = std::chrono::steady_clock::now();
-      HttpRequest request;
-      request.method = message.method();
-      request.path = message.request_uri().path();
-      for (const auto& [key, val] : web::uri::split_query(message.request_uri().query())) {
-        request.query[web::uri::decode(key)] = web::uri::decode(val);
-      }
-      request.authorization = headerValue(message.headers(), "Authorization");
-      request.idempotencyKey = headerValue(message.headers(), "Idempotency-Key");
-      request.contentType = headerValue(message.headers(), "Content-Type");
-      HttpResponse response;
-      const auto length = message.headers().content_length();
-      if (length > self->api_.options().maxBodyBytes) {
-        request.body.assign(self->api_.options().maxBodyBytes + 1, ' ');
-        response = self->api_.handle(request);
-      } else {
-        try {
-          request.body = message.extract_utf8string(true).get();
-          response = self->api_.handle(request);
-        } catch (const std::exception& e) {
-          response = problemResponse(Error{ErrorKind::Malformed,
-                                           "malformed-json",
-                                           std::string("cannot read the request body: ") + e.what(),
-                                           {}},
-                                     request.path);
+  LedgerServer* self = server.get();
+  server->impl_->server = std::make_unique<common::HttpServer>(
+      std::move(serverOptions),
+      [self](const common::HttpRequest& message, common::HttpResponseWriter& writer) {
+        const auto started = std::chrono::steady_clock::now();
+        const HttpRequest request = apiRequest(message);
+        HttpResponse response = self->api_.handle(request);
+        common::HttpHeaders headers;
+        for (const auto& [name, val] : response.headers) headers.add(name, val);
+        if (!response.contentType.empty()) headers.set("Content-Type", response.contentType);
+        // A client that went away gets nothing; the request is logged all the same.
+        writer.respond(response.status, std::move(headers), std::move(response.body));
+        if (self->options_.accessLog) {
+          self->options_.accessLog(
+              AccessLogEntry{request.method, request.path, response.status,
+                             std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::steady_clock::now() - started),
+                             response.problemType});
         }
-      }
-      web::http::http_response reply(static_cast<web::http::status_code>(response.status));
-      for (const auto& [name, val] : response.headers) reply.headers().add(name, val);
-      if (!response.contentType.empty()) {
-        reply.set_body(std::move(response.body), response.contentType);
-      }
-      try {
-        message.reply(reply).wait();
-      } catch (const std::exception&) {
-        // The client went away; nothing to tell it.
-      }
-      if (self->options_.accessLog) {
-        self->options_.accessLog(AccessLogEntry{
-            request.method, request.path, response.status,
-            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                                  started),
-            response.problemType});
-      }
-    });
-    listener->open().wait();
-    server->impl_->listener = std::move(listener);
-  } catch (const std::exception& e) {
+      });
+  if (auto started = server->impl_->server->start(); !started) {
     return fail(ErrorKind::Unavailable, "unavailable",
-                "cannot listen on " + server->options_.url + ": " + e.what() +
+                "cannot listen on " + server->options_.url + ": " + started.error() +
                     "; is the address in use or not local?");
   }
   return server;
@@ -612,13 +623,7 @@ Result<std::unique_ptr<LedgerServer>> LedgerServer::start(HttpApi& api,
 
 void LedgerServer::stop() {
   if (!impl_ || impl_->stopped.exchange(true)) return;
-  if (impl_->listener) {
-    try {
-      impl_->listener->close().wait();
-    } catch (const std::exception&) {
-      // Closing a listener whose sockets already failed; nothing left to release.
-    }
-  }
+  if (impl_->server) impl_->server->stop();
 }
 
 }  // namespace billing::ledger

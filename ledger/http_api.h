@@ -1,8 +1,8 @@
 // The REST contract of the ledger (ledger/openapi.yaml) over HTTP.
 //
 // HttpApi is the routing and the handlers as a pure function from a request to a response, so
-// that every route can be exercised without sockets. LedgerServer puts it behind cpprestsdk's
-// http_listener, with TLS when a certificate and key are given.
+// that every route can be exercised without sockets. LedgerServer puts it behind
+// common::HttpServer, with TLS when a certificate and key are given.
 //
 // Bodies are JSON; errors are RFC 9457 application/problem+json with a precise detail and the
 // field at fault. Every route under /v1 needs "Authorization: Bearer <token>" when tokens are
@@ -126,7 +126,7 @@ struct LedgerServerOptions {
   std::function<void(const AccessLogEntry&)> accessLog;  // may be empty
 };
 
-// HttpApi behind cpprestsdk's http_listener.
+// HttpApi behind common::HttpServer (one thread per connection; requests run on it).
 class LedgerServer {
  public:
   // Starts listening; errors say why (address in use, unreadable certificate, ...).
