@@ -202,12 +202,34 @@ bool isPlainKeyCharacter(char c) {
          c == '-' || c == '$';
 }
 
+// `text` with every byte that is not part of well-formed UTF-8 replaced by U+FFFD. cpprest keeps
+// such bytes in strings and keys, which toJson would then write as U+FFFD: a value read and
+// written back would differ from itself (found by fuzzing, corpus json/invalid-utf8-key.json).
+std::string withValidUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t at = 0; at < text.size(); ++at) {
+    if (static_cast<unsigned char>(text[at]) < 0x80) {
+      out.push_back(text[at]);
+      continue;
+    }
+    const std::optional<Utf8Sequence> sequence = decodeUtf8(text, at);
+    if (!sequence) {
+      out += "\xef\xbf\xbd";
+      continue;
+    }
+    out.append(text.substr(at, sequence->length));
+    at += sequence->length - 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::expected<web::json::value, std::string> parseJson(std::string_view text) {
   JsonValue parsed;
   try {
-    parsed = JsonValue::parse(std::string(text));
+    parsed = JsonValue::parse(withValidUtf8(text));
   } catch (const web::json::json_exception& error) {
     return std::unexpected(readableParseError(error.what()));
   } catch (const std::exception& error) {

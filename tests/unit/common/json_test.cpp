@@ -114,6 +114,21 @@ TEST(ToJson, ReplacesBytesThatAreNotUtf8) {
   EXPECT_EQ(parsed->as_string(), "x\xef\xbf\xbd\xef\xbf\xbd");
 }
 
+// Found by tests/fuzz (corpus/json/invalid-utf8-key.json): a key that was not UTF-8 was read as
+// its raw bytes and written back as U+FFFD, so a value written and read again was another value.
+TEST(ParseJson, ReadsBytesThatAreNotUtf8AsReplacementCharacters) {
+  auto parsed = parseJson("{\"amount\xea\":\"x\xff\xfey\",\"caf\xc3\xa9\":1}");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error();
+  ASSERT_TRUE(parsed->has_field("amount\xef\xbf\xbd")) << toJson(*parsed);
+  EXPECT_EQ(parsed->at("amount\xef\xbf\xbd").as_string(), "x\xef\xbf\xbd\xef\xbf\xbdy");
+  EXPECT_TRUE(parsed->has_field("caf\xc3\xa9"));  // well-formed UTF-8 is kept as it is
+  auto again = parseJson(toJson(*parsed));
+  ASSERT_TRUE(again.has_value()) << again.error();
+  EXPECT_TRUE(jsonEqual(*parsed, *again)) << toJson(*again);
+  // Outside a string such a byte is still no JSON.
+  EXPECT_FALSE(parseJson("[1, \xff]").has_value());
+}
+
 TEST(ToJson, WritesShortestDoubles) {
   EXPECT_EQ(toJson(value::number(0.1)), "0.1");
   EXPECT_EQ(toJson(value::number(-2.5e-10)), "-2.5e-10");
