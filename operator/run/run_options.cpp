@@ -22,9 +22,9 @@ Kubernetes access:
                                        service account, then ~/.kube/config
   --context NAME                       kubeconfig context (default: current-context)
   --namespace NS                       watch only this namespace (default: all namespaces)
-  --kube-api-qps N                     client-side rate limit, requests per second (default 200;
+  --kube-api-qps N                     client-side rate limit, requests per second (default 1000;
                                        a negative value disables it)
-  --kube-api-burst N                   bursts above the rate limit (default 400)
+  --kube-api-burst N                   bursts above the rate limit (default 2000)
   --kube-transport native|cpprest      HTTP client for the API server (default native: pooled
                                        keep-alive connections on the calling thread; cpprest:
                                        cpprestsdk's client)

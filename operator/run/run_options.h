@@ -35,8 +35,12 @@ struct RunOptions {
   // writes (docs/benchmarks.md), 20 minutes at 20 per second. The server protects itself (API
   // Priority and Fairness answers 429, which the client honours); this limit only stops a
   // runaway loop, and a restart over a reconciled world writes nothing.
-  double kubeApiQps = 200;
-  int kubeApiBurst = 400;
+  // A guard against a runaway loop, not the capacity plan: the API server's priority and
+  // fairness queues or answers 429 with Retry-After, which the client honours. At steady state
+  // the operator writes nothing; a cold start of 11,000 objects needs about 12,000 requests,
+  // which 200/s alone would stretch to a minute (docs/benchmarks.md).
+  double kubeApiQps = 1000;
+  int kubeApiBurst = 2000;
   std::optional<kube::TransportKind> kubeTransport;  // unset: RestConfig's default
 
   // Leader election.

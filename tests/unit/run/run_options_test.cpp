@@ -32,8 +32,8 @@ TEST(RunOptionsTest, DefaultsAreControllerRuntimes) {
   ASSERT_TRUE(options->healthProbeAddress.has_value());
   EXPECT_EQ(options->healthProbeAddress->port, 8081);
   EXPECT_EQ(options->webhookPort, 9443);
-  EXPECT_EQ(options->kubeApiQps, 200);
-  EXPECT_EQ(options->kubeApiBurst, 400);
+  EXPECT_EQ(options->kubeApiQps, 1000);
+  EXPECT_EQ(options->kubeApiBurst, 2000);
   EXPECT_EQ(options->workers, 1);
   EXPECT_EQ(options->leaseDuration, 15s);
   EXPECT_EQ(options->renewDeadline, 10s);
