@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 #include "common/http_client.h"
 #include "common/tls.h"
@@ -136,9 +137,33 @@ OperatorMetrics scrape(std::uint16_t port) {
     const double number = std::strtod(line.c_str() + space + 1, nullptr);
     if (line.starts_with("controller_runtime_reconcile_total{")) metrics.reconciles += number;
     if (line.starts_with("workqueue_depth{")) metrics.queueDepth += number;
+    static const std::string kValidateBucket =
+        "controller_runtime_webhook_latency_seconds_bucket{webhook=\"/validate\",le=\"";
+    if (line.starts_with(kValidateBucket)) {
+      const std::string bound = line.substr(
+          kValidateBucket.size(), line.find('"', kValidateBucket.size()) - kValidateBucket.size());
+      const double le = bound == "+Inf" ? std::numeric_limits<double>::infinity()
+                                        : std::strtod(bound.c_str(), nullptr);
+      metrics.validateLatencyBuckets[le] = number;
+    }
   }
   metrics.ok = true;
   return metrics;
+}
+
+std::optional<double> serverSideQuantile(const OperatorMetrics& before,
+                                         const OperatorMetrics& after, double share) {
+  auto countAt = [](const OperatorMetrics& metrics, double le) {
+    const auto found = metrics.validateLatencyBuckets.find(le);
+    return found == metrics.validateLatencyBuckets.end() ? 0.0 : found->second;
+  };
+  const double total = countAt(after, std::numeric_limits<double>::infinity()) -
+                       countAt(before, std::numeric_limits<double>::infinity());
+  if (total <= 0) return std::nullopt;
+  for (const auto& [le, cumulative] : after.validateLatencyBuckets) {
+    if (cumulative - countAt(before, le) >= share * total) return le;
+  }
+  return std::nullopt;
 }
 
 bool waitIdle(const billing::apiserver::TestApiServer& server, std::uint16_t metricsPort,

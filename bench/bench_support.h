@@ -435,8 +435,17 @@ void printRequests(const Counts& counts);
 struct OperatorMetrics {
   double reconciles = 0;  // controller_runtime_reconcile_total, every controller and result
   double queueDepth = 0;  // workqueue_depth, every queue
+  // controller_runtime_webhook_latency_seconds of POST /validate as the server measured it:
+  // cumulative count per upper bound `le` (seconds), +Inf as infinity.
+  std::map<double, double> validateLatencyBuckets;
   bool ok = false;
 };
+
+// The smallest bucket bound under which `share` (0..1) of the reviews between `before` and
+// `after` were answered, as the operator measured them (no network, no client); nullopt without
+// reviews.
+std::optional<double> serverSideQuantile(const OperatorMetrics& before,
+                                         const OperatorMetrics& after, double share);
 
 OperatorMetrics scrape(std::uint16_t port);
 
