@@ -23,6 +23,9 @@ const kube::ResourceRef kSecrets{"", "v1", "secrets", "Secret", true};
 const kube::ResourceRef kWebhookConfigurations{"admissionregistration.k8s.io", "v1",
                                                "validatingwebhookconfigurations",
                                                "ValidatingWebhookConfiguration", false};
+const kube::ResourceRef kMutatingWebhookConfigurations{"admissionregistration.k8s.io", "v1",
+                                                       "mutatingwebhookconfigurations",
+                                                       "MutatingWebhookConfiguration", false};
 
 // The keys of the Secret: the kubernetes.io/tls pair, plus the CA the caBundle and renewals need.
 constexpr const char* kTlsCrt = "tls.crt";
@@ -202,6 +205,11 @@ std::expected<void, std::string> CertProvisioner::validate(const Options& option
         "--webhook-configuration-name must be a ValidatingWebhookConfiguration name, got \"" +
         options.webhookConfigurationName + "\"");
   }
+  if (!options.mutatingWebhookConfigurationName.empty() &&
+      !isDnsSubdomain(options.mutatingWebhookConfigurationName)) {
+    return std::unexpected("the MutatingWebhookConfiguration name must be a DNS subdomain, got \"" +
+                           options.mutatingWebhookConfigurationName + "\"");
+  }
   if (options.renewBefore >= options.certValidity || options.renewBefore >= options.caValidity) {
     return std::unexpected("certificates must be valid longer than the renewal margin");
   }
@@ -364,16 +372,18 @@ std::expected<bool, std::string> CertProvisioner::writeFiles(const Material& mat
   return true;
 }
 
-std::expected<int, std::string> CertProvisioner::ensureCaBundle(const std::string& caBundlePem) {
-  const std::string where = "ValidatingWebhookConfiguration " + options_.webhookConfigurationName;
-  auto configuration = client_.get(kWebhookConfigurations, "", options_.webhookConfigurationName);
+std::string CertProvisioner::mutatingConfigurationName() const {
+  return options_.mutatingWebhookConfigurationName.empty()
+             ? options_.webhookConfigurationName
+             : options_.mutatingWebhookConfigurationName;
+}
+
+std::expected<std::optional<int>, std::string> CertProvisioner::ensureCaBundle(
+    const kube::ResourceRef& resource, const std::string& name, const std::string& caBundlePem) {
+  const std::string where = resource.kind + " " + name;
+  auto configuration = client_.get(resource, "", name);
   if (!configuration) {
-    if (configuration.error().kind == kube::ErrorKind::NotFound) {
-      return std::unexpected(where +
-                             " not found: install it with the chart (or name it with "
-                             "--webhook-configuration-name); the webhook serves meanwhile but the "
-                             "API server does not call it");
-    }
+    if (configuration.error().kind == kube::ErrorKind::NotFound) return std::nullopt;
     return std::unexpected("reading " + where + ": " + describe(configuration.error()));
   }
   const std::string wanted = common::base64Encode(caBundlePem);
@@ -421,8 +431,7 @@ std::expected<int, std::string> CertProvisioner::ensureCaBundle(const std::strin
                            " (check --webhook-service-name and --webhook-service-namespace)");
   }
   if (count == 0) return 0;
-  auto patched = client_.patch(kWebhookConfigurations, "", options_.webhookConfigurationName,
-                               kube::PatchType::Json, operations);
+  auto patched = client_.patch(resource, "", name, kube::PatchType::Json, operations);
   if (!patched)
     return std::unexpected("patching the caBundle of " + where + ": " + describe(patched.error()));
   return static_cast<int>(count / 2);
@@ -441,9 +450,43 @@ std::expected<CertProvisionReport, std::string> CertProvisioner::reconcileOnce()
   auto written = writeFiles(*material);
   if (!written) return std::unexpected(written.error());
   report.filesWritten = *written;
-  auto patched = ensureCaBundle(material->caBundle());
-  if (!patched) return std::unexpected(patched.error());
-  report.caBundlesPatched = *patched;
+  const std::string caBundle = material->caBundle();
+  auto validating =
+      ensureCaBundle(kWebhookConfigurations, options_.webhookConfigurationName, caBundle);
+  auto mutating =
+      ensureCaBundle(kMutatingWebhookConfigurations, mutatingConfigurationName(), caBundle);
+  std::string errors;
+  if (!validating) {
+    errors = validating.error();
+  } else if (!*validating) {
+    errors = "ValidatingWebhookConfiguration " + options_.webhookConfigurationName +
+             " not found: install it with the chart (or name it with "
+             "--webhook-configuration-name); the webhook serves meanwhile but the API server does "
+             "not call it";
+  } else {
+    report.caBundlesPatched += **validating;
+  }
+  if (!mutating) {
+    errors += (errors.empty() ? "" : "; ") + mutating.error();
+  } else if (*mutating) {
+    report.caBundlesPatched += **mutating;
+  } else {
+    report.mutatingConfigurationMissing = true;
+  }
+  // Logged when it changes, not on every pass: an install without it is legitimate.
+  if (report.mutatingConfigurationMissing !=
+      mutatingMissing_.exchange(report.mutatingConfigurationMissing)) {
+    if (report.mutatingConfigurationMissing) {
+      options_.log.info(
+          "MutatingWebhookConfiguration " + mutatingConfigurationName() +
+          " not found: objects are created without the operator's finalizer and the reconcilers "
+          "add it (one more write each); install it with the chart or deploy/");
+    } else {
+      options_.log.info("MutatingWebhookConfiguration " + mutatingConfigurationName() +
+                        " found: its caBundle is kept from now on");
+    }
+  }
+  if (!errors.empty()) return std::unexpected(errors);
   return report;
 }
 
@@ -460,8 +503,10 @@ void CertProvisioner::stop() {
 }
 
 void CertProvisioner::loop(std::stop_token stop) {
-  // The caller ran the first pass before start(): wait first.
-  std::chrono::milliseconds wait = options_.checkInterval;
+  // The caller ran the first pass before start(): wait first (less while a configuration the
+  // chart installs is missing: it is likely on its way).
+  std::chrono::milliseconds wait =
+      mutatingMissing_ ? options_.retryInterval : options_.checkInterval;
   while (true) {
     {
       std::unique_lock lock(mutex_);
@@ -475,7 +520,7 @@ void CertProvisioner::loop(std::stop_token stop) {
       wait = options_.retryInterval;
       continue;
     }
-    wait = options_.checkInterval;
+    wait = report->mutatingConfigurationMissing ? options_.retryInterval : options_.checkInterval;
     if (report->certificateRenewed || report->filesWritten || report->caBundlesPatched > 0) {
       options_.log.info("Webhook certificate updated",
                         {{"renewed", report->certificateRenewed},

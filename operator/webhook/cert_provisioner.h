@@ -7,7 +7,9 @@
 //     server trusts all of them through one caBundle;
 //   - each replica writes tls.crt and tls.key into --webhook-cert-dir, where WebhookServer picks
 //     them up (and picks up rotations);
-//   - the ValidatingWebhookConfiguration's caBundle is kept equal to the Secret's ca.crt;
+//   - the caBundle of the ValidatingWebhookConfiguration and of the MutatingWebhookConfiguration
+//     (the finalizer on CREATE; same name by default, as the chart installs them) is kept equal
+//     to the Secret's ca.crt;
 //   - the serving certificate is renewed `renewBefore` its expiry, the CA likewise. During a CA
 //     rotation ca.crt holds the new CA and the retired one, so replicas still serving a
 //     certificate of the old CA stay trusted until they have read the new files.
@@ -16,12 +18,14 @@
 // one, which then read the winner's Secret. Nothing here depends on leader election.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <expected>
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -39,6 +43,11 @@ struct CertProvisionerOptions {
   std::string secretName = "billing-operator-webhook-cert";
   // The ValidatingWebhookConfiguration whose webhooks get the caBundle.
   std::string webhookConfigurationName = "billing-operator";
+  // The MutatingWebhookConfiguration whose webhooks get it too; webhookConfigurationName when
+  // empty. It may be missing (an install from manifests older than the mutating webhook): the
+  // reconcilers then add the finalizers themselves, so that is logged, not an error, and looked
+  // for again every retryInterval so that a fresh install's configuration gets its caBundle soon.
+  std::string mutatingWebhookConfigurationName;
   // Where tls.crt and tls.key are written (--webhook-cert-dir).
   std::filesystem::path certDir = "/tmp/k8s-webhook-server/serving-certs";
 
@@ -62,7 +71,8 @@ struct CertProvisionReport {
   bool certificateRenewed = false;  // serving certificate replaced (CA kept or rotated)
   bool caRotated = false;
   bool filesWritten = false;  // tls.crt/tls.key in certDir changed
-  int caBundlesPatched = 0;   // webhooks of the configuration whose caBundle was changed
+  int caBundlesPatched = 0;   // webhooks of both configurations whose caBundle was changed
+  bool mutatingConfigurationMissing = false;
   std::string caFingerprint;  // SHA-256 of the current CA
   std::string servingFingerprint;
 };
@@ -81,10 +91,10 @@ class CertProvisioner {
   // clear message at startup rather than a 422 later).
   static std::expected<void, std::string> validate(const Options& options);
 
-  // One pass: the Secret (created or renewed when needed), then the files, then the caBundle.
-  // An error names the step and the object. The files are written before the caBundle is
+  // One pass: the Secret (created or renewed when needed), then the files, then the caBundles.
+  // An error names the step and the object. The files are written before the caBundles are
   // touched, so a missing ValidatingWebhookConfiguration (say, installed later) does not keep
-  // this replica from serving.
+  // this replica from serving; both configurations are looked at even when one fails.
   std::expected<CertProvisionReport, std::string> reconcileOnce();
 
   // Runs reconcileOnce() every checkInterval (retryInterval after a failure) on a thread of its
@@ -98,13 +108,20 @@ class CertProvisioner {
   std::expected<Material, std::string> generate(const Material* previous) const;
   std::expected<Material, std::string> ensureSecret(CertProvisionReport& report);
   std::expected<bool, std::string> writeFiles(const Material& material) const;
-  std::expected<int, std::string> ensureCaBundle(const std::string& caBundlePem);
+  // The caBundle of every webhook of `resource` `name` calling our Service; nullopt when the
+  // configuration does not exist.
+  std::expected<std::optional<int>, std::string> ensureCaBundle(const kube::ResourceRef& resource,
+                                                                const std::string& name,
+                                                                const std::string& caBundlePem);
+  std::string mutatingConfigurationName() const;
   void loop(std::stop_token stop);
 
   kube::Client& client_;
   Options options_;
   std::mutex mutex_;
   std::condition_variable_any wake_;
+  // The last pass found no MutatingWebhookConfiguration: check again soon, log only changes.
+  std::atomic<bool> mutatingMissing_{false};
   std::jthread thread_;
 };
 

@@ -103,14 +103,15 @@ YAML::Node volume(const YAML::Node& deployment, const std::string& name) {
 TEST(ChartTest, DefaultValuesRenderEveryKindAnOperatorNeeds) {
   Rendered r = render();
   ASSERT_EQ(r.error, "");
-  EXPECT_EQ(r.kinds(), (std::set<std::string>{
-                           "CustomResourceDefinition", "ServiceAccount", "ClusterRole",
-                           "ClusterRoleBinding", "Role", "RoleBinding", "Deployment", "Service",
-                           "ValidatingWebhookConfiguration", "PodDisruptionBudget"}));
+  EXPECT_EQ(r.kinds(),
+            (std::set<std::string>{"CustomResourceDefinition", "ServiceAccount", "ClusterRole",
+                                   "ClusterRoleBinding", "Role", "RoleBinding", "Deployment",
+                                   "Service", "ValidatingWebhookConfiguration",
+                                   "MutatingWebhookConfiguration", "PodDisruptionBudget"}));
   EXPECT_EQ(r.all("CustomResourceDefinition").size(), 3u);
-  const std::set<std::string> clusterScoped = {"CustomResourceDefinition", "ClusterRole",
-                                               "ClusterRoleBinding",
-                                               "ValidatingWebhookConfiguration"};
+  const std::set<std::string> clusterScoped = {
+      "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding",
+      "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"};
   for (const auto& object : r.objects) {
     const std::string kind = object["kind"].as<std::string>();
     if (clusterScoped.count(kind)) {
@@ -128,6 +129,9 @@ TEST(ChartTest, DefaultValuesRenderEveryKindAnOperatorNeeds) {
   };
   EXPECT_LT(position("CustomResourceDefinition"), position("Deployment"));
   EXPECT_LT(position("ServiceAccount"), position("Deployment"));
+  // Kinds Helm does not rank come last, by kind name (Helm's kind sorter).
+  ASSERT_GE(r.manifests.size(), 2u);
+  EXPECT_EQ(r.manifests[r.manifests.size() - 2].kind, "MutatingWebhookConfiguration");
   EXPECT_EQ(r.manifests.back().kind, "ValidatingWebhookConfiguration");
   EXPECT_THAT(r.notes,
               HasSubstr("kubectl -n billing-system rollout status deployment/billing-operator"));
@@ -233,6 +237,29 @@ void expectWebhookWiring(const Rendered& r) {
   }
   EXPECT_EQ(createUpdate, (std::set<std::string>{"billinggroups", "projects", "invoices"}));
   EXPECT_TRUE(deleteGroups);
+
+  // The mutating webhook: the same Service, /mutate, CREATE of the two kinds with finalizers.
+  YAML::Node mutating = r.one("MutatingWebhookConfiguration", "billing-operator");
+  ASSERT_TRUE(mutating);
+  ASSERT_EQ(mutating["webhooks"].size(), 1u);
+  YAML::Node mutate = mutating["webhooks"][0];
+  EXPECT_EQ(mutate["name"].as<std::string>(), "mutate.billing.operator.dev");
+  EXPECT_EQ(mutate["sideEffects"].as<std::string>(), "None");
+  EXPECT_EQ(mutate["failurePolicy"].as<std::string>(), hook["failurePolicy"].as<std::string>());
+  EXPECT_EQ(mutate["timeoutSeconds"].as<int>(), hook["timeoutSeconds"].as<int>());
+  EXPECT_EQ(mutate["reinvocationPolicy"].as<std::string>(), "Never");
+  EXPECT_EQ(strings(mutate["admissionReviewVersions"]), std::vector<std::string>{"v1"});
+  YAML::Node mutateService = mutate["clientConfig"]["service"];
+  EXPECT_EQ(mutateService["path"].as<std::string>(), "/mutate");
+  EXPECT_EQ(mutateService["name"].as<std::string>(), service["name"].as<std::string>());
+  EXPECT_EQ(mutateService["namespace"].as<std::string>(), "billing-system");
+  EXPECT_EQ(mutateService["port"].as<int>(), service["port"].as<int>());
+  ASSERT_EQ(mutate["rules"].size(), 1u);
+  YAML::Node rule = mutate["rules"][0];
+  EXPECT_EQ(strings(rule["apiGroups"]), std::vector<std::string>{"billing.operator.dev"});
+  EXPECT_EQ(strings(rule["apiVersions"]), std::vector<std::string>{"v1alpha1"});
+  EXPECT_EQ(strings(rule["operations"]), std::vector<std::string>{"CREATE"});
+  EXPECT_EQ(strings(rule["resources"]), (std::vector<std::string>{"billinggroups", "projects"}));
 }
 
 TEST(ChartTest, OperatorGeneratedCertificatesNeedOnlyTheirOwnSecretAndConfiguration) {
@@ -242,12 +269,17 @@ TEST(ChartTest, OperatorGeneratedCertificatesNeedOnlyTheirOwnSecretAndConfigurat
   YAML::Node configuration = r.one("ValidatingWebhookConfiguration", "billing-operator");
   // No caBundle in the template: the operator sets it, and Helm's three-way merge keeps it.
   EXPECT_FALSE(configuration["webhooks"][0]["clientConfig"]["caBundle"]);
+  EXPECT_FALSE(r.one("MutatingWebhookConfiguration",
+                     "billing-operator")["webhooks"][0]["clientConfig"]["caBundle"]);
   YAML::Node role = r.one("Role", "billing-operator-webhook-cert");
   EXPECT_EQ(strings(role["rules"][1]["resourceNames"]),
             std::vector<std::string>{"billing-operator-webhook-cert"});
   YAML::Node clusterRole = r.one("ClusterRole", "billing-operator-webhook-cert");
   EXPECT_EQ(strings(clusterRole["rules"][0]["resourceNames"]),
             std::vector<std::string>{"billing-operator"});
+  EXPECT_EQ(strings(clusterRole["rules"][0]["resources"]),
+            (std::vector<std::string>{"validatingwebhookconfigurations",
+                                      "mutatingwebhookconfigurations"}));
 }
 
 TEST(ChartTest, CertManagerProvidesTheCertificateAndInjectsTheCa) {
@@ -258,6 +290,21 @@ TEST(ChartTest, CertManagerProvidesTheCertificateAndInjectsTheCa) {
   EXPECT_EQ(
       configuration["metadata"]["annotations"]["cert-manager.io/inject-ca-from"].as<std::string>(),
       "billing-system/billing-operator-webhook");
+  EXPECT_EQ(r.one("MutatingWebhookConfiguration",
+                  "billing-operator")["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]
+                .as<std::string>(),
+            "billing-system/billing-operator-webhook");
+  // Helm's order for kinds it does not rank: by name.
+  std::vector<std::string> unranked;
+  for (const auto& manifest : r.manifests) {
+    if (manifest.kind == "Certificate" || manifest.kind == "Issuer" ||
+        manifest.kind.ends_with("WebhookConfiguration")) {
+      unranked.push_back(manifest.kind);
+    }
+  }
+  EXPECT_EQ(unranked,
+            (std::vector<std::string>{"Certificate", "Issuer", "MutatingWebhookConfiguration",
+                                      "ValidatingWebhookConfiguration"}));
   YAML::Node certificate = r.one("Certificate", "billing-operator-webhook");
   EXPECT_THAT(strings(certificate["spec"]["dnsNames"]),
               Contains("billing-operator-webhook.billing-system.svc"));
@@ -294,6 +341,10 @@ TEST(ChartTest, AnExistingSecretNeedsItsCaBundle) {
                        "webhook.certificates.caBundle=Q0E="});
   ASSERT_EQ(r.error, "");
   EXPECT_EQ(r.one("ValidatingWebhookConfiguration",
+                  "billing-operator")["webhooks"][0]["clientConfig"]["caBundle"]
+                .as<std::string>(),
+            "Q0E=");
+  EXPECT_EQ(r.one("MutatingWebhookConfiguration",
                   "billing-operator")["webhooks"][0]["clientConfig"]["caBundle"]
                 .as<std::string>(),
             "Q0E=");
@@ -431,6 +482,8 @@ std::string resourceFor(const std::string& file, const std::string& expression) 
       {"invoicesResource()", "billing.operator.dev/invoices"},
       {"kSecrets", "/secrets"},
       {"kWebhookConfigurations", "admissionregistration.k8s.io/validatingwebhookconfigurations"},
+      {"kMutatingWebhookConfigurations",
+       "admissionregistration.k8s.io/mutatingwebhookconfigurations"},
   };
   const std::string name =
       expression.substr(expression.rfind(':') == std::string::npos ? 0 : expression.rfind(':') + 1);
@@ -455,6 +508,8 @@ std::set<Permission> permissionsFromCode(std::vector<std::string>& unmapped) {
   const std::regex finalizers(
       R"((?:ensureFinalizer|patchFinalizers)\(\s*deps_\.client,\s*([A-Za-z_:()]+))");
   const std::regex informer(R"(\.informer\(\s*([A-Za-z_:]+\(\))\s*\))");
+  // The certificate provisioner reads and patches the webhook configuration kind it is given.
+  const std::regex caBundles(R"(ensureCaBundle\(\s*([A-Za-z_:]+)\s*,)");
   // Generic code whose resource comes from a caller found above.
   const std::set<std::string> generic = {"informer.cpp", "reconciler_support.cpp",
                                          "snapshot_source.cpp"};
@@ -469,6 +524,7 @@ std::set<Permission> permissionsFromCode(std::vector<std::string>& unmapped) {
       const std::string base = entry.path().filename().string();
       for (std::sregex_iterator it(text.begin(), text.end(), call), end; it != end; ++it) {
         if (generic.count(base)) continue;
+        if (base == "cert_provisioner.cpp" && (*it)[2] == "resource") continue;  // caBundles below
         const std::string resource = resourceFor(path, (*it)[2]);
         if (resource.empty()) {
           unmapped.push_back(base + ": " + it->str());
@@ -480,6 +536,15 @@ std::set<Permission> permissionsFromCode(std::vector<std::string>& unmapped) {
       }
       for (std::sregex_iterator it(text.begin(), text.end(), finalizers), end; it != end; ++it) {
         permissions.insert({resourceFor(path, (*it)[1]), "patch"});
+      }
+      for (std::sregex_iterator it(text.begin(), text.end(), caBundles), end; it != end; ++it) {
+        const std::string resource = resourceFor(path, (*it)[1]);
+        if (resource.empty()) {
+          unmapped.push_back(base + ": " + it->str());
+          continue;
+        }
+        permissions.insert({resource, "get"});
+        permissions.insert({resource, "patch"});
       }
       for (std::sregex_iterator it(text.begin(), text.end(), informer), end; it != end; ++it) {
         const std::string resource = resourceFor(path, (*it)[1]);
@@ -524,6 +589,8 @@ TEST(ChartTest, RbacGrantsExactlyWhatTheCodeCalls) {
   EXPECT_THAT(needed, Contains(Permission{"coordination.k8s.io/leases", "update"}));
   EXPECT_THAT(needed, Contains(Permission{"billing.operator.dev/projects/status", "update"}));
   EXPECT_THAT(needed, Contains(Permission{"/namespaces", "watch"}));
+  EXPECT_THAT(needed, Contains(Permission{
+                          "admissionregistration.k8s.io/mutatingwebhookconfigurations", "patch"}));
   // Owner references with blockOwnerDeletion (a default group owned by its project) need update
   // on the owner's finalizers under OwnerReferencesPermissionEnforcement.
   const std::string plans = readText(kSource / "reconcilers/domain/plans.cpp");

@@ -63,7 +63,8 @@ TEST_F(DeployTest, KustomizeAndTheSingleFileHoldTheSameObjects) {
   for (const char* expected :
        {"Namespace/billing-system", "CustomResourceDefinition/billinggroups.billing.operator.dev",
         "Deployment/billing-operator", "ValidatingWebhookConfiguration/billing-operator",
-        "ServiceAccount/billing-operator", "PodDisruptionBudget/billing-operator"}) {
+        "MutatingWebhookConfiguration/billing-operator", "ServiceAccount/billing-operator",
+        "PodDisruptionBudget/billing-operator"}) {
     EXPECT_TRUE(kustomized.count(expected)) << expected;
   }
 }
@@ -81,6 +82,8 @@ TEST_F(DeployTest, ApplyKCreatesEverythingAndApplyFFindsItUnchanged) {
                                      "billinggroups.billing.operator.dev created"));
   EXPECT_THAT(applied.out, HasSubstr("deployment.apps/billing-operator created"));
   EXPECT_THAT(applied.out, HasSubstr("validatingwebhookconfiguration.admissionregistration.k8s.io/"
+                                     "billing-operator created"));
+  EXPECT_THAT(applied.out, HasSubstr("mutatingwebhookconfiguration.admissionregistration.k8s.io/"
                                      "billing-operator created"));
   EXPECT_THAT(applied.out, HasSubstr("role.rbac.authorization.k8s.io/"
                                      "billing-operator-leader-election created"));

@@ -1,8 +1,8 @@
 // The webhook certificate the operator makes itself (--webhook-cert-generate) against the
 // in-process test API server: the Secret replicas share, the files WebhookServer serves, the
-// caBundle the API server trusts, renewals and races. The first test closes the loop with the
-// real kubectl: before provisioning the API server cannot call the webhook (failed calling
-// webhook), afterwards the webhook's decision comes back.
+// caBundles (validating and mutating configuration) the API server trusts, renewals and races. The
+// first test closes the loop with the real kubectl: before provisioning the API server cannot call
+// the webhook (failed calling webhook), afterwards the webhook's decision comes back.
 #include "operator/webhook/cert_provisioner.h"
 
 #include <arpa/inet.h>
@@ -44,6 +44,9 @@ const kube::ResourceRef kNamespaces{"", "v1", "namespaces", "Namespace", false};
 const kube::ResourceRef kConfigurations{"admissionregistration.k8s.io", "v1",
                                         "validatingwebhookconfigurations",
                                         "ValidatingWebhookConfiguration", false};
+const kube::ResourceRef kMutatingConfigurations{"admissionregistration.k8s.io", "v1",
+                                                "mutatingwebhookconfigurations",
+                                                "MutatingWebhookConfiguration", false};
 
 // The chart's configuration (charts/billing-operator/templates/webhook.yaml) without a caBundle,
 // plus a webhook of somebody else's that must be left alone.
@@ -71,6 +74,35 @@ value webhookConfiguration() {
                   "operations": ["CREATE"], "resources": ["widgets"]}]}
     ]})");
   return parsed ? *parsed : value::null();
+}
+
+// The chart's MutatingWebhookConfiguration without a caBundle, plus somebody else's webhook.
+value mutatingConfiguration(const std::string& name = "billing-operator") {
+  auto parsed = common::parseJson(R"({
+    "apiVersion": "admissionregistration.k8s.io/v1",
+    "kind": "MutatingWebhookConfiguration",
+    "metadata": {"name": "billing-operator"},
+    "webhooks": [
+      {"name": "other.example.com", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+       "failurePolicy": "Ignore",
+       "clientConfig": {"service": {"namespace": "other", "name": "other-webhook",
+                                    "path": "/mutate", "port": 443},
+                        "caBundle": "b3RoZXI="},
+       "rules": [{"apiGroups": ["example.com"], "apiVersions": ["v1"],
+                  "operations": ["CREATE"], "resources": ["widgets"]}]},
+      {"name": "mutate.billing.operator.dev", "admissionReviewVersions": ["v1"],
+       "sideEffects": "None", "failurePolicy": "Fail", "timeoutSeconds": 10,
+       "reinvocationPolicy": "Never",
+       "clientConfig": {"service": {"namespace": "billing-system",
+                                    "name": "billing-operator-webhook",
+                                    "path": "/mutate", "port": 443}},
+       "rules": [{"apiGroups": ["billing.operator.dev"], "apiVersions": ["v1alpha1"],
+                  "operations": ["CREATE"], "resources": ["billinggroups", "projects"],
+                  "scope": "Namespaced"}]}
+    ]})");
+  if (!parsed) return value::null();
+  (*parsed)["metadata"]["name"] = value::string(name);
+  return *parsed;
 }
 
 std::string text(const value& object, std::initializer_list<std::string_view> path) {
@@ -153,6 +185,11 @@ struct Cluster {
       setupError = "webhook configuration: " + created.error().describe();
       return;
     }
+    if (auto created = client->create(kMutatingConfigurations, "", mutatingConfiguration());
+        !created) {
+      setupError = "mutating webhook configuration: " + created.error().describe();
+      return;
+    }
   }
 
   bool startWebhook(apiserver::TestApiServerOptions& serverOptions) {
@@ -213,13 +250,18 @@ struct Cluster {
     auto decoded = common::base64Decode(text(secret(), {"data", key.c_str()}));
     return decoded ? *decoded : std::string();
   }
-  // The caBundle of webhook `index`, decoded.
-  std::string caBundle(std::size_t index = 0) const {
-    auto got = client->get(kConfigurations, "", "billing-operator");
+  // The caBundle of webhook `index` of the validating configuration (or another), decoded.
+  std::string caBundle(std::size_t index = 0, const kube::ResourceRef& kind = kConfigurations,
+                       const std::string& name = "billing-operator") const {
+    auto got = client->get(kind, "", name);
     if (!got) return "<" + got.error().describe() + ">";
     const value& entry = got->at("webhooks").as_array().at(index);
     auto decoded = common::base64Decode(text(entry, {"clientConfig", "caBundle"}));
     return decoded ? *decoded : "<not base64>";
+  }
+  // The caBundle of our webhook in the MutatingWebhookConfiguration (the second entry).
+  std::string mutatingCaBundle(const std::string& name = "billing-operator") const {
+    return caBundle(1, kMutatingConfigurations, name);
   }
 };
 
@@ -267,7 +309,8 @@ TEST_F(CertProvisionerTest, TheApiServerCallsTheWebhookOnceTheCertificateIsProvi
   ASSERT_TRUE(report.has_value()) << report.error();
   EXPECT_TRUE(report->secretCreated);
   EXPECT_TRUE(report->filesWritten);
-  EXPECT_EQ(report->caBundlesPatched, 1);
+  EXPECT_EQ(report->caBundlesPatched, 2) << "the validating and the mutating webhook";
+  EXPECT_FALSE(report->mutatingConfigurationMissing);
 
   // The served pair is the Secret's, for the Service's DNS name, signed by the bundled CA.
   EXPECT_EQ(readFile(c.certDir() / "tls.crt"), c.secretData("tls.crt"));
@@ -282,6 +325,8 @@ TEST_F(CertProvisionerTest, TheApiServerCallsTheWebhookOnceTheCertificateIsProvi
   EXPECT_EQ(info->issuerCommonName, ca->commonName);
   EXPECT_EQ(c.caBundle(0), c.secretData("ca.crt"));
   EXPECT_EQ(c.caBundle(1), "other") << "somebody else's webhook must not be touched";
+  EXPECT_EQ(c.mutatingCaBundle(), c.secretData("ca.crt"));
+  EXPECT_EQ(c.caBundle(0, kMutatingConfigurations), "other");
 
   auto reloaded = c.webhook->reloadIfChanged();
   ASSERT_TRUE(reloaded.has_value()) << reloaded.error();
@@ -293,6 +338,12 @@ TEST_F(CertProvisionerTest, TheApiServerCallsTheWebhookOnceTheCertificateIsProvi
   EXPECT_THAT(after.err, HasSubstr("admission webhook \"validate.billing.operator.dev\" denied "
                                    "the request"));
   EXPECT_THAT(after.err, HasSubstr("code CrossOrganization"));
+  // The group of the same manifest went through both webhooks: the mutating one, trusted through
+  // the caBundle written above, added the operator's finalizer.
+  CommandResult finalizers = c.kubectl->run(
+      {"get", "billinggroup", "shared", "-n", "beta", "-o", "jsonpath={.metadata.finalizers}"});
+  ASSERT_EQ(finalizers.exitCode, 0) << finalizers;
+  EXPECT_THAT(finalizers.out, HasSubstr("billing.operator.dev/finalizer"));
 }
 
 TEST_F(CertProvisionerTest, ASecondReplicaServesTheSameCertificateAndChangesNothing) {
@@ -391,8 +442,9 @@ TEST_F(CertProvisionerTest, ACaRotationKeepsTheOldCaTrustedAlongsideTheNewOne) {
   ASSERT_TRUE(rotated.has_value()) << rotated.error();
   EXPECT_TRUE(rotated->caRotated);
   EXPECT_NE(rotated->caFingerprint, first->caFingerprint);
-  EXPECT_EQ(rotated->caBundlesPatched, 1);
+  EXPECT_EQ(rotated->caBundlesPatched, 2);
   const std::string bundle = cluster_->caBundle();
+  EXPECT_EQ(cluster_->mutatingCaBundle(), bundle);
   EXPECT_EQ(bundle, cluster_->secretData("ca.crt"));
   EXPECT_THAT(bundle, HasSubstr(oldCa)) << "the retired CA stays trusted during the rotation";
   EXPECT_NE(bundle, oldCa);
@@ -440,6 +492,60 @@ TEST_F(CertProvisionerTest, AMissingConfigurationIsAnErrorButTheFilesAreWritten)
   EXPECT_EQ(readFile(cluster_->certDir() / "tls.crt"), cluster_->secretData("tls.crt"));
 }
 
+TEST_F(CertProvisionerTest, AMissingMutatingConfigurationIsReportedNotAnErrorAndPickedUpLater) {
+  start();
+  ASSERT_TRUE(
+      cluster_->client->remove(kMutatingConfigurations, "", "billing-operator").has_value());
+  CertProvisioner provisioner(*cluster_->client, cluster_->options());
+  auto report = provisioner.reconcileOnce();
+  ASSERT_TRUE(report.has_value()) << report.error();
+  EXPECT_TRUE(report->mutatingConfigurationMissing);
+  EXPECT_EQ(report->caBundlesPatched, 1);
+  EXPECT_EQ(cluster_->caBundle(), cluster_->secretData("ca.crt"));
+
+  // Installed afterwards (an upgrade from manifests without it): the next pass fills it in.
+  ASSERT_TRUE(
+      cluster_->client->create(kMutatingConfigurations, "", mutatingConfiguration()).has_value());
+  report = provisioner.reconcileOnce();
+  ASSERT_TRUE(report.has_value()) << report.error();
+  EXPECT_FALSE(report->mutatingConfigurationMissing);
+  EXPECT_EQ(report->caBundlesPatched, 1);
+  EXPECT_EQ(cluster_->mutatingCaBundle(), cluster_->secretData("ca.crt"));
+}
+
+TEST_F(CertProvisionerTest, TheMutatingConfigurationMayHaveItsOwnName) {
+  start();
+  ASSERT_TRUE(
+      cluster_->client->create(kMutatingConfigurations, "", mutatingConfiguration("finalizers"))
+          .has_value());
+  auto options = cluster_->options();
+  options.mutatingWebhookConfigurationName = "finalizers";
+  CertProvisioner provisioner(*cluster_->client, options);
+  auto report = provisioner.reconcileOnce();
+  ASSERT_TRUE(report.has_value()) << report.error();
+  EXPECT_EQ(report->caBundlesPatched, 2);
+  EXPECT_EQ(cluster_->mutatingCaBundle("finalizers"), cluster_->secretData("ca.crt"));
+  EXPECT_EQ(cluster_->mutatingCaBundle("billing-operator"), "")
+      << "the configuration of the default name is not the one named";
+}
+
+TEST_F(CertProvisionerTest, AMutatingConfigurationWithoutOurServiceIsAnErrorTooAfterTheOther) {
+  start();
+  value patch = common::parseJson(R"([{"op": "remove", "path": "/webhooks/1"}])").value();
+  ASSERT_TRUE(
+      cluster_->client
+          ->patch(kMutatingConfigurations, "", "billing-operator", kube::PatchType::Json, patch)
+          .has_value());
+  CertProvisioner provisioner(*cluster_->client, cluster_->options());
+  auto report = provisioner.reconcileOnce();
+  ASSERT_FALSE(report.has_value());
+  EXPECT_THAT(report.error(), HasSubstr("MutatingWebhookConfiguration billing-operator has no "
+                                        "webhook calling Service billing-system/"
+                                        "billing-operator-webhook"));
+  // The validating configuration was still kept.
+  EXPECT_EQ(cluster_->caBundle(), cluster_->secretData("ca.crt"));
+}
+
 TEST_F(CertProvisionerTest, AConfigurationWithoutOurServiceIsAnError) {
   start();
   auto options = cluster_->options();
@@ -465,13 +571,20 @@ TEST_F(CertProvisionerTest, TheBackgroundLoopRepairsWhatChanges) {
   ASSERT_TRUE(
       cluster_->client->patch(kConfigurations, "", "billing-operator", kube::PatchType::Json, patch)
           .has_value());
+  patch[0]["path"] = value::string("/webhooks/1/clientConfig/caBundle");
+  ASSERT_TRUE(
+      cluster_->client
+          ->patch(kMutatingConfigurations, "", "billing-operator", kube::PatchType::Json, patch)
+          .has_value());
   const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (cluster_->caBundle() != cluster_->secretData("ca.crt") &&
+  while ((cluster_->caBundle() != cluster_->secretData("ca.crt") ||
+          cluster_->mutatingCaBundle() != cluster_->secretData("ca.crt")) &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(20ms);
   }
   provisioner.stop();
   EXPECT_EQ(cluster_->caBundle(), cluster_->secretData("ca.crt"));
+  EXPECT_EQ(cluster_->mutatingCaBundle(), cluster_->secretData("ca.crt"));
 }
 
 // The wiring in `billing-operator run`: with --webhook-cert-generate the binary provisions the
@@ -502,6 +615,7 @@ TEST(CertProvisionerProcessTest, TheOperatorBinaryProvisionsItsCertificateAndSer
   ASSERT_THAT(operatorProcess.errSoFar(), HasSubstr("Serving the admission webhook"));
   EXPECT_EQ(readFile(certDir / "tls.crt"), cluster.secretData("tls.crt"));
   EXPECT_EQ(cluster.caBundle(), cluster.secretData("ca.crt"));
+  EXPECT_EQ(cluster.mutatingCaBundle(), cluster.secretData("ca.crt"));
 
   // Until the operator's caches have synced the webhook answers 500 (failurePolicy decides).
   CommandResult applied;
@@ -529,6 +643,10 @@ TEST(CertProvisionerOptionsTest, NamesThatCannotBeObjectsAreRefused) {
   options.serviceName = "billing-operator-webhook";
   options.serviceNamespace = "";
   EXPECT_THAT(CertProvisioner::validate(options).error(), HasSubstr("--webhook-service-namespace"));
+  options.serviceNamespace = "billing-system";
+  options.mutatingWebhookConfigurationName = "Not A Name";
+  EXPECT_THAT(CertProvisioner::validate(options).error(),
+              HasSubstr("MutatingWebhookConfiguration name must be a DNS subdomain"));
 }
 
 }  // namespace

@@ -291,8 +291,15 @@ std::expected<RenderedChart, std::string> renderChart(const fs::path& chartDir,
         ranked.emplace_back(installRank(manifest.kind), std::move(manifest));
       }
     }
-    std::stable_sort(ranked.begin(), ranked.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    // Kinds Helm does not know (webhook configurations, cert-manager's) come last, sorted by
+    // kind name as Helm's kind sorter does; the same kind keeps the templates' order.
+    std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+      if (a.first != b.first) return a.first < b.first;
+      if (a.first == installRank("") && a.second.kind != b.second.kind) {
+        return a.second.kind < b.second.kind;
+      }
+      return false;
+    });
     for (auto& [rank, manifest] : ranked) rendered.manifests.push_back(std::move(manifest));
   } catch (const TemplateError& error) {
     return std::unexpected(error.what());
