@@ -140,6 +140,7 @@ std::expected<void, std::string> registerControllers(runtime::Manager& manager,
     auto token = ledger_client::readTokenFile(options.ledgerTokenFile.string());
     if (!token) return std::unexpected("--ledger-token-file: " + token.error());
     client.token = *token;
+    client.tokenFile = options.ledgerTokenFile.string();  // re-read when the Secret rotates
   }
   auto made = ledger_client::LedgerClient::create(std::move(client));
   if (!made) return std::unexpected(made.error());

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <thread>
@@ -309,6 +310,28 @@ struct LedgerClient::Impl {
   std::string tlsError;  // the CA file could not be read when the client was made
   std::mutex randomMutex;
   std::mt19937_64 random;
+
+  std::mutex tokenMutex;
+  std::string token;
+  std::filesystem::file_time_type tokenFileTime{};
+  std::uintmax_t tokenFileSize = 0;
+
+  // The token to send: options.token, or the token file's as of now.
+  std::string currentToken() {
+    std::lock_guard lock(tokenMutex);
+    if (options.tokenFile.empty()) return options.token;
+    std::error_code error;
+    const auto time = std::filesystem::last_write_time(options.tokenFile, error);
+    const auto size = error ? 0 : std::filesystem::file_size(options.tokenFile, error);
+    if (!error && (time != tokenFileTime || size != tokenFileSize || token.empty())) {
+      if (auto read = readTokenFile(options.tokenFile)) {
+        token = std::move(*read);
+        tokenFileTime = time;
+        tokenFileSize = size;
+      }
+    }
+    return token.empty() ? options.token : token;
+  }
 };
 
 std::expected<std::unique_ptr<LedgerClient>, std::string> LedgerClient::create(
@@ -324,6 +347,10 @@ std::expected<std::unique_ptr<LedgerClient>, std::string> LedgerClient::create(
   }
   if (options.token.find_first_of("\r\n") != std::string::npos) {
     return std::unexpected("the ledger token must be one line");
+  }
+  if (!options.tokenFile.empty()) {
+    if (auto token = readTokenFile(options.tokenFile); !token)
+      return std::unexpected(token.error());
   }
   if (options.retry.maxAttempts < 1) {
     return std::unexpected("retry.maxAttempts must be at least 1");
@@ -370,8 +397,8 @@ BackendResult<LedgerClient::Response> LedgerClient::send(std::string_view method
     std::optional<std::chrono::milliseconds> retryAfter;
     common::HttpHeaders headers;
     headers.add("Accept", "application/json");
-    if (!impl_->options.token.empty()) {
-      headers.add("Authorization", "Bearer " + impl_->options.token);
+    if (const std::string token = impl_->currentToken(); !token.empty()) {
+      headers.add("Authorization", "Bearer " + token);
     }
     if (!idempotencyKey.empty()) headers.add("Idempotency-Key", std::string(idempotencyKey));
     if (!jsonBody.empty()) headers.add("Content-Type", "application/json");

@@ -32,7 +32,11 @@ struct RetryPolicy {
 struct LedgerClientOptions {
   std::string baseUrl;  // "https://billing-ledger.billing.svc:8443"
   std::string token;    // the bearer token; empty sends none
-  std::string caFile;   // PEM bundle that signs the ledger's certificate; empty: system store
+  // When set, the token comes from this file (readTokenFile) and is read again whenever the file
+  // changes (size or modification time), so that a rotated Secret takes effect without a
+  // restart. A file that cannot be read for a moment (mid-rotation) keeps the last token.
+  std::string tokenFile;
+  std::string caFile;  // PEM bundle that signs the ledger's certificate; empty: system store
   std::chrono::milliseconds timeout{10000};  // per attempt
   RetryPolicy retry;
   // How to wait between attempts; tests record the delays instead of sleeping.

@@ -13,6 +13,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// kube-apiserver's --max-request-body-bytes default (MaxRequestBodyBytes).
+constexpr std::size_t kMaxRequestBodyBytes = 3 * 1024 * 1024;
+
 std::string randomToken() {
   std::random_device device;
   static constexpr char kHex[] = "0123456789abcdef";
@@ -145,6 +148,8 @@ void TestApiServer::addToken(const std::string& token, UserInfo user) {
 
 std::expected<void, std::string> TestApiServer::startServing() {
   common::HttpServerOptions options;
+  // The HTTP layer only guards memory; the 3 MiB limit is kube's Status 413 (installFaults).
+  options.maxRequestBodyBytes = 16 * kMaxRequestBodyBytes;
   options.host = options_.host;
   options.port = options_.port;
   if (!options_.plainHttp) {
@@ -272,7 +277,15 @@ void TestApiServer::installFaults() {
     // Counted before faults decide: a refused request was still made.
     requests_.record(user.name, requestVerb(request, info), info);
     if (auto fault = faults_.before(request, info, user)) return fault;
-    return authorize(request, info, user);
+    if (auto denied = authorize(request, info, user)) return denied;
+    // kube-apiserver reads at most MaxRequestBodyBytes (3 MiB) of a body, after authentication
+    // and authorization, and answers a larger one with this Status (limitedReadBody).
+    if (request.body.size() > kMaxRequestBodyBytes) {
+      return std::optional<ApiError>(statusError(
+          413, "RequestEntityTooLarge",
+          "Request entity too large: limit is " + std::to_string(kMaxRequestBodyBytes)));
+    }
+    return std::optional<ApiError>();
   };
   api_->setRequestFilter(filter_);
 }

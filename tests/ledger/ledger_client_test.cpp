@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 
 #include "ledger_test_support.h"
@@ -263,6 +265,34 @@ TEST_F(LedgerClientTest, AnAnswerOutsideTheContractIsInternal) {
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().kind, backend::BackendErrorKind::Internal);
   EXPECT_THAT(result.error().detail, HasSubstr("does not follow the contract"));
+}
+
+// --ledger-token-file promises that a rotated token takes effect without a restart.
+TEST_F(LedgerClientTest, ATokenFileIsReadAgainWhenItChanges) {
+  ledger::testing::TempDir dir;
+  const std::string file = (dir.path() / "token").string();
+  std::ofstream(file) << "first-token\n";
+  ScriptedServer server({{200, kAccountJson, {}}});
+  LedgerClientOptions options;
+  options.baseUrl = server.url();
+  options.tokenFile = file;
+  auto client = LedgerClient::create(options);
+  ASSERT_TRUE(client) << client.error();
+  ASSERT_TRUE((*client)->getAccount("uid-1"));
+  // A longer token, so that the size changes even where file times are coarse.
+  std::ofstream(file, std::ios::trunc) << "second-rotated-token\n";
+  ASSERT_TRUE((*client)->getAccount("uid-1"));
+  // Mid-rotation the file may be missing for a moment: the last token is kept.
+  std::filesystem::remove(file);
+  ASSERT_TRUE((*client)->getAccount("uid-1"));
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].authorization, "Bearer first-token");
+  EXPECT_EQ(requests[1].authorization, "Bearer second-rotated-token");
+  EXPECT_EQ(requests[2].authorization, "Bearer second-rotated-token");
+
+  options.tokenFile = file;  // now missing: refused when the client is made
+  EXPECT_THAT(LedgerClient::create(options).error(), HasSubstr(file));
 }
 
 TEST(LedgerClientCreateTest, RefusesUnusableOptionsWithAReason) {
