@@ -446,6 +446,35 @@ webhooks:
         operations: ["DELETE"]
         resources: ["billinggroups"]
         scope: Namespaced
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata:
+  name: billing-operator
+webhooks:
+  - name: mutate.billing.operator.dev
+    admissionReviewVersions: ["v1"]
+    sideEffects: None
+    failurePolicy: Fail
+    timeoutSeconds: 10
+    reinvocationPolicy: Never
+    clientConfig:
+      service:
+        namespace: )" +
+         ns + R"(
+        name: )" +
+         service + R"(
+        path: /mutate
+        port: )" +
+         std::to_string(servicePort) + R"(
+      caBundle: )" +
+         common::base64Encode(caPem) + R"(
+    rules:
+      - apiGroups: ["billing.operator.dev"]
+        apiVersions: ["v1alpha1"]
+        operations: ["CREATE"]
+        resources: ["billinggroups", "projects"]
+        scope: Namespaced
 )";
 }
 

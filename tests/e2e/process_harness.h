@@ -10,8 +10,8 @@
 //   OperatorProcess    build/bin/billing-operator run with its own free metrics, probe and
 //                      webhook ports; waits for /readyz; scrapes /metrics
 //   WebhookServing     a CA and a serving certificate for <service>.<namespace>.svc, the files
-//                      an operator reads from --webhook-cert-dir and the
-//                      ValidatingWebhookConfiguration that registers it like a real install
+//                      an operator reads from --webhook-cert-dir and the Validating- and
+//                      MutatingWebhookConfiguration that register it like a real install
 //   Environment        all of the above for one test: a temp directory, the API server with the
 //                      CRDs installed, optionally the ledger and the webhook, any number of
 //                      operator replicas, the real kubectl; prints every process's log when the
@@ -202,9 +202,12 @@ struct WebhookServing {
   static std::expected<WebhookServing, std::string> generate();
   // tls.crt and tls.key in `dir`, as a kubernetes.io/tls Secret volume mounts them.
   void writeTo(const fs::path& dir) const;
-  // The admissionregistration.k8s.io/v1 ValidatingWebhookConfiguration of a real install:
-  // CREATE/UPDATE of billinggroups, projects, invoices and DELETE of billinggroups, through
-  // the Service, caBundle = the CA, failurePolicy Fail, sideEffects None.
+  // The admissionregistration.k8s.io/v1 webhook configurations of a real install (two YAML
+  // documents, as charts/billing-operator/templates/webhook.yaml): the
+  // ValidatingWebhookConfiguration (CREATE/UPDATE of billinggroups, projects, invoices and DELETE
+  // of billinggroups, path /validate) and the MutatingWebhookConfiguration (CREATE of
+  // billinggroups and projects, path /mutate: the finalizer), both named billing-operator,
+  // through the Service, caBundle = the CA, failurePolicy Fail, sideEffects None.
   std::string configurationYaml() const;
   // The --service-endpoint flag value that routes the Service to `localPort`.
   std::string serviceEndpoint(int localPort) const;
