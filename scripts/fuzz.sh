@@ -9,7 +9,7 @@
 # goes to build-fuzz/fuzz-work/TARGET. A crash, leak, timeout or broken invariant fails the run
 # and leaves the input in build-fuzz/fuzz-artifacts/TARGET/; after the fix, copy it into the
 # corpus as a regression (the normal build replays every corpus file on each ctest run).
-# BILLING_JOBS sets the build parallelism (default: nproc).
+# BILLING_JOBS sets the build parallelism and how many fuzzers run at once (default: nproc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
       shift 2
       ;;
     -h|--help)
-      sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     -*) echo "fuzz: unknown flag $1 (see --help)" >&2; exit 2 ;;
@@ -40,39 +40,86 @@ while [ $# -gt 0 ]; do
 done
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 
+# CPU seconds (user + system) of all finished child processes so far, into $cpu_now: on a
+# shared machine the wall-clock time says little, the CPU time is what a dedicated CI machine
+# would need. `times` runs in this shell (a command substitution would report its own subshell).
+times_file=$(mktemp)
+trap 'rm -f "$times_file"' EXIT
+read_cpu() {
+  times >"$times_file"
+  cpu_now=$(tail -n 1 "$times_file" | awk '{ total = 0
+    for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); total += t[1] * 60 + t[2] }
+    printf "%d", total }')
+}
+
+SECONDS=0
+read_cpu
+cpu=$cpu_now
 scripts/install-deps.sh --with-fuzzing
+read_cpu
+echo "fuzz: dependencies took ${SECONDS}s ($((cpu_now - cpu))s CPU)"
 dir=build-fuzz
 echo "+ configure $dir (clang++-19, BILLING_FUZZ=ON)"
 # -O1 with line tables only: fast to build, and enough for stacks with file:line.
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-19 \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DBILLING_FUZZ=ON >/dev/null
 SECONDS=0
-cmake --build "$dir" -j"${BILLING_JOBS:-$(nproc)}" --target "${targets[@]/#/fuzz_}"
-echo "fuzz: build took ${SECONDS}s"
+read_cpu
+cpu=$cpu_now
+build_targets=("${targets[@]/#/fuzz_}")
+# All of them: one target, so that make builds their dependencies in parallel (cmake --build
+# builds a list of targets one after the other).
+[ ${#targets[@]} -lt ${#all_targets[@]} ] || build_targets=(fuzz_targets)
+cmake --build "$dir" -j"${BILLING_JOBS:-$(nproc)}" --target "${build_targets[@]}"
+read_cpu
+echo "fuzz: build took ${SECONDS}s ($((cpu_now - cpu))s CPU)"
 
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-failed=()
-for target in "${targets[@]}"; do
-  work="$dir/fuzz-work/$target"
-  artifacts="$dir/fuzz-artifacts/$target"
+
+# fuzz_one TARGET: fuzzes TARGET for $seconds into its own log; the exit status says whether it
+# found something.
+fuzz_one() {
+  local target=$1
+  local work="$dir/fuzz-work/$target" artifacts="$dir/fuzz-artifacts/$target"
   mkdir -p "$work" "$artifacts"
-  echo "+ fuzz $target for ${seconds}s"
   # -timeout: one input taking 10 s is a hang worth reporting; -rss_limit_mb: a bounded parser
   # must not need gigabytes; -max_len: manifests and requests are small, and long inputs only
   # slow the search down.
-  if "$dir/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-       -max_len=16384 -print_final_stats=1 -artifact_prefix="$artifacts/" \
-       "$work" "tests/fuzz/corpus/$target" >"$dir/fuzz-work/$target.log" 2>&1; then
-    grep -E '^stat::number_of_executed_units|^Done' "$dir/fuzz-work/$target.log" | tr '\n' ' '
-    echo
-  else
-    echo "fuzz: $target FAILED; the end of its log ($dir/fuzz-work/$target.log):"
-    tail -n 60 "$dir/fuzz-work/$target.log"
-    echo "fuzz: the input is in $artifacts/; reproduce with $dir/fuzz/fuzz_$target FILE"
-    failed+=("$target")
-  fi
+  "$dir/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=16384 -print_final_stats=1 -artifact_prefix="$artifacts/" \
+    "$work" "tests/fuzz/corpus/$target" >"$dir/fuzz-work/$target.log" 2>&1
+}
+
+# Each fuzzer is one single-threaded process: run as many side by side as there are cores, so
+# CI's eight targets take two rounds of N seconds on two cores instead of eight.
+parallel="${BILLING_JOBS:-$(nproc)}"
+failed=()
+SECONDS=0
+read_cpu
+cpu=$cpu_now
+for ((first = 0; first < ${#targets[@]}; first += parallel)); do
+  batch=("${targets[@]:first:parallel}")
+  echo "+ fuzz ${batch[*]} for ${seconds}s"
+  pids=()
+  for target in "${batch[@]}"; do
+    fuzz_one "$target" &
+    pids+=($!)
+  done
+  for i in "${!batch[@]}"; do
+    target=${batch[$i]}
+    if wait "${pids[$i]}"; then
+      echo "$target: $(grep -E '^stat::number_of_executed_units|^Done' "$dir/fuzz-work/$target.log" | tr '\n' ' ')"
+    else
+      echo "fuzz: $target FAILED; the end of its log ($dir/fuzz-work/$target.log):"
+      tail -n 60 "$dir/fuzz-work/$target.log"
+      echo "fuzz: the input is in $dir/fuzz-artifacts/$target/; reproduce with $dir/fuzz/fuzz_$target FILE"
+      failed+=("$target")
+    fi
+  done
 done
+read_cpu
+echo "fuzz: runs took ${SECONDS}s ($((cpu_now - cpu))s CPU)"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz: failures in ${failed[*]}"
   exit 1

@@ -71,12 +71,16 @@ case "$mode" in
   *) usage ;;
 esac
 
-# CPU seconds (user + system) of all finished child processes so far: on a shared machine the
-# wall-clock time says little, the CPU time is what a dedicated CI machine would need.
-children_cpu() {
-  times | tail -n 1 | awk '{ total = 0
+# CPU seconds (user + system) of all finished child processes so far, into $cpu_now: on a
+# shared machine the wall-clock time says little, the CPU time is what a dedicated CI machine
+# would need. `times` runs in this shell (a command substitution would report its own subshell).
+times_file=$(mktemp)
+trap 'rm -f "$times_file"' EXIT
+read_cpu() {
+  times >"$times_file"
+  cpu_now=$(tail -n 1 "$times_file" | awk '{ total = 0
     for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); total += t[1] * 60 + t[2] }
-    printf "%d", total }'
+    printf "%d", total }')
 }
 
 scripts/install-deps.sh --with-fuzzing
@@ -89,17 +93,21 @@ cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITH
   -DBILLING_SANITIZE_TARGETS="$(IFS=';'; echo "${targets[*]}")" >/dev/null
 echo "+ build $dir: ${targets[*]:-all}"
 SECONDS=0
-cpu=$(children_cpu)
+read_cpu
+cpu=$cpu_now
 if [ ${#targets[@]} -eq 0 ]; then
   cmake --build "$dir" -j"$jobs"
 else
   cmake --build "$dir" -j"$jobs" --target sanitize_targets
 fi
-echo "sanitize: $mode build took ${SECONDS}s ($(( $(children_cpu) - cpu ))s CPU)"
+read_cpu
+echo "sanitize: $mode build took ${SECONDS}s ($((cpu_now - cpu))s CPU)"
 cd "$dir"
 SECONDS=0
-cpu=$(children_cpu)
+read_cpu
+cpu=$cpu_now
 status=0
 ../scripts/with-postgres.sh ctest --output-on-failure -j"$jobs" "${filter[@]}" "$@" || status=$?
-echo "sanitize: $mode tests took ${SECONDS}s ($(( $(children_cpu) - cpu ))s CPU, exit $status)"
+read_cpu
+echo "sanitize: $mode tests took ${SECONDS}s ($((cpu_now - cpu))s CPU, exit $status)"
 exit "$status"

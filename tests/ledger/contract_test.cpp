@@ -204,6 +204,22 @@ TEST_P(LedgerContractTest, HealthzAnswersWithoutToken) {
   EXPECT_EQ(r.str("store"), GetParam() == StoreKind::Sqlite ? "sqlite" : "postgres");
 }
 
+// Found by fuzzing (corpus ledger_request/bad-percent-escape-in-id.txt): a '%' without two hex
+// digits in an id made the URL decoder throw out of HttpApi::handle. cpprestsdk's listener happens
+// to refuse such a target itself, so the API is asked directly, as any server in front reaches it.
+TEST_P(LedgerContractTest, BadPercentEscapesInThePathAreMalformedPaths) {
+  for (const std::string path : {"/v1/accounts/%FF%NE", "/v1/accounts/a%2", "/v1/accounts/%"}) {
+    HttpRequest request;
+    request.method = "GET";
+    request.path = path;
+    request.authorization = std::string("Bearer ") + kToken;
+    const HttpResponse response = api_->handle(request);
+    EXPECT_EQ(response.status, 400) << path;
+    EXPECT_EQ(response.problemType, "malformed-path") << path;
+    EXPECT_THAT(response.body, HasSubstr("%25")) << path;
+  }
+}
+
 // Over real HTTP a body above the API's limit is the API's problem (413 payload-too-large, which
 // tells a metering system to split its batches), not a bare status of the HTTP server; the server
 // refuses far larger bodies on its own without holding them.
@@ -454,11 +470,6 @@ TEST_P(LedgerContractTest, MalformedAndUnexpectedBodiesAreRejected) {
   expectProblem(call("DELETE", "/v1/accounts/a"), 405, "method-not-allowed", "",
                 "allowed: PUT, GET");
   expectProblem(call("GET", "/v1/nothing"), 404, "route-not-found", "", "openapi.yaml");
-  // Found by fuzzing: a bad escape in an id made the URL decoder throw out of the handler.
-  expectProblem(call("GET", "/v1/accounts/%FF%NE"), 400, "malformed-path", "", "%25");
-  expectProblem(
-      call("PUT", "/v1/accounts/a%2", R"({"name":"A","organization":"o","currency":"EUR"})"), 400,
-      "malformed-path", "", "\"a%2\"");
   // Nothing of the above created an account.
   EXPECT_EQ(call("GET", "/v1/accounts").json.at("items").size(), 0u);
 }
