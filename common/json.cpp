@@ -202,24 +202,86 @@ bool isPlainKeyCharacter(char c) {
          c == '-' || c == '$';
 }
 
-// `text` with every byte that is not part of well-formed UTF-8 replaced by U+FFFD. cpprest keeps
-// such bytes in strings and keys, which toJson would then write as U+FFFD: a value read and
-// written back would differ from itself (found by fuzzing, corpus json/invalid-utf8-key.json).
-std::string withValidUtf8(std::string_view text) {
+// The UTF-16 code unit written as four hexadecimal digits at text[at], if there are four.
+std::optional<char32_t> hexCodeUnit(std::string_view text, std::size_t at) {
+  if (at + 4 > text.size()) return std::nullopt;
+  char32_t unit = 0;
+  for (std::size_t i = at; i < at + 4; ++i) {
+    const char c = text[i];
+    char32_t digit = 0;
+    if (c >= '0' && c <= '9') {
+      digit = static_cast<char32_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      digit = static_cast<char32_t>(c - 'a' + 10);
+    } else if (c >= 'A' && c <= 'F') {
+      digit = static_cast<char32_t>(c - 'A' + 10);
+    } else {
+      return std::nullopt;
+    }
+    unit = (unit << 4) | digit;
+  }
+  return unit;
+}
+
+bool isHighSurrogate(char32_t unit) { return unit >= 0xD800 && unit <= 0xDBFF; }
+bool isLowSurrogate(char32_t unit) { return unit >= 0xDC00 && unit <= 0xDFFF; }
+
+// `text` as Go's encoding/json (and so kubectl and the API server) reads it, in a form cpprest
+// reads the same way: each byte that is not part of well-formed UTF-8 becomes U+FFFD, and inside
+// strings each \u escape of a surrogate that is not half of a high-low pair becomes \ufffd.
+// cpprest kept such bytes and turned a lone low surrogate escape into the bytes of an encoded
+// surrogate, which toJson then writes as U+FFFD: a value read and written back differed from
+// itself (found by fuzzing: corpus json/invalid-utf8-key.json, json/lone-surrogate-escapes.json).
+// cpprest also refused a lone high surrogate, which Go accepts. As in Go, the escape after a lone
+// high surrogate is read on its own ("\ud800\u0041" is U+FFFD then "A"). Escapes keep their length,
+// so cpprest's error columns stay right for them.
+std::string asGoReadsIt(std::string_view text) {
   std::string out;
   out.reserve(text.size());
+  bool inString = false;
   for (std::size_t at = 0; at < text.size(); ++at) {
-    if (static_cast<unsigned char>(text[at]) < 0x80) {
-      out.push_back(text[at]);
+    const char c = text[at];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      const std::optional<Utf8Sequence> sequence = decodeUtf8(text, at);
+      if (!sequence) {
+        out += "\xef\xbf\xbd";
+        continue;
+      }
+      out.append(text.substr(at, sequence->length));
+      at += sequence->length - 1;
       continue;
     }
-    const std::optional<Utf8Sequence> sequence = decodeUtf8(text, at);
-    if (!sequence) {
-      out += "\xef\xbf\xbd";
+    if (c == '"') inString = !inString;
+    const bool unicodeEscape = inString && c == '\\' && at + 1 < text.size() && text[at + 1] == 'u';
+    if (!unicodeEscape) {
+      out.push_back(c);
+      // The character after any other backslash is copied as is: an escaped quote or backslash
+      // neither ends the string nor starts another escape. (Past a backslash a byte above 0x7F
+      // is no escape: cpprest refuses the text whatever that byte becomes.)
+      if (inString && c == '\\' && at + 1 < text.size() &&
+          static_cast<unsigned char>(text[at + 1]) < 0x80) {
+        out.push_back(text[++at]);
+      }
       continue;
     }
-    out.append(text.substr(at, sequence->length));
-    at += sequence->length - 1;
+    const std::optional<char32_t> unit = hexCodeUnit(text, at + 2);
+    if (!unit || !(isHighSurrogate(*unit) || isLowSurrogate(*unit))) {
+      out += "\\u";  // cpprest reads (or refuses) it; the digits follow as plain characters
+      ++at;
+      continue;
+    }
+    constexpr std::size_t kEscapeLength = 6;  // \uXXXX
+    const std::size_t next = at + kEscapeLength;
+    if (isHighSurrogate(*unit) && next + 1 < text.size() && text[next] == '\\' &&
+        text[next + 1] == 'u') {
+      if (const auto low = hexCodeUnit(text, next + 2); low && isLowSurrogate(*low)) {
+        out.append(text.substr(at, 2 * kEscapeLength));
+        at += 2 * kEscapeLength - 1;
+        continue;
+      }
+    }
+    out += "\\ufffd";
+    at += kEscapeLength - 1;
   }
   return out;
 }
@@ -229,7 +291,7 @@ std::string withValidUtf8(std::string_view text) {
 std::expected<web::json::value, std::string> parseJson(std::string_view text) {
   JsonValue parsed;
   try {
-    parsed = JsonValue::parse(withValidUtf8(text));
+    parsed = JsonValue::parse(asGoReadsIt(text));
   } catch (const web::json::json_exception& error) {
     return std::unexpected(readableParseError(error.what()));
   } catch (const std::exception& error) {

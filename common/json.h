@@ -23,7 +23,8 @@ namespace billing::common {
 // Kubernetes API server rejects them and cpprest would keep both) and numbers out of the double
 // range (cpprest turns 1e400 into inf, which no JSON can carry). Objects come back in cpprest's
 // default representation, keys sorted; nesting is limited to cpprest's 128 levels. Bytes that
-// are not UTF-8 are read as U+FFFD, one per byte, as Go's encoding/json reads them; toJson
+// are not UTF-8 are read as U+FFFD, one per byte, as Go's encoding/json reads them, and so is
+// each \u escape of a lone surrogate (one not in a high-low pair), in keys and values; toJson
 // writes them the same way, so what is read is what gets written back.
 std::expected<web::json::value, std::string> parseJson(std::string_view text);
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace billing::common {
 namespace {
@@ -127,6 +128,47 @@ TEST(ParseJson, ReadsBytesThatAreNotUtf8AsReplacementCharacters) {
   EXPECT_TRUE(jsonEqual(*parsed, *again)) << toJson(*again);
   // Outside a string such a byte is still no JSON.
   EXPECT_FALSE(parseJson("[1, \xff]").has_value());
+}
+
+// Found by tests/fuzz (corpus/json/lone-surrogate-escapes.json): cpprest turned a lone low
+// surrogate escape into the bytes of an encoded surrogate, which toJson writes as three U+FFFD,
+// and refused a lone high surrogate that Go (so kubectl and the API server) reads as U+FFFD.
+TEST(ParseJson, ReadsLoneSurrogateEscapesAsOneReplacementCharacter) {
+  const std::string fffd = "\xef\xbf\xbd";
+  auto lowInValue = parseJson(R"({"a":"\ude00"})");
+  ASSERT_TRUE(lowInValue.has_value()) << lowInValue.error();
+  EXPECT_EQ(lowInValue->at("a").as_string(), fffd);
+
+  auto highInKey = parseJson(R"({"\ud800x":1})");
+  ASSERT_TRUE(highInKey.has_value()) << highInKey.error();
+  EXPECT_TRUE(highInKey->has_field(fffd + "x")) << toJson(*highInKey);
+
+  auto nested = parseJson(R"({"a":{"b":[{"c\uDC00":"x\uDBFFy"}]}})");
+  ASSERT_TRUE(nested.has_value()) << nested.error();
+  const auto& element = nested->at("a").at("b").at(0);
+  ASSERT_TRUE(element.has_field("c" + fffd)) << toJson(*nested);
+  EXPECT_EQ(element.at("c" + fffd).as_string(), "x" + fffd + "y");
+
+  // As in Go, an escape after a lone high surrogate is read on its own, not swallowed.
+  auto cases = parseJson(R"(["\ud800\u0041", "\ud800\ud800", "\udc00\ud800", "\ud800\\",
+                             "\ud800\n", "\ud83d\ude00", "\uDBFF\uDFFF", "\\ud800", "\u00e9"])");
+  ASSERT_TRUE(cases.has_value()) << cases.error();
+  const std::vector<std::string> expected{fffd + "A",         fffd + fffd, fffd + fffd,
+                                          fffd + "\\",        fffd + "\n", "\xf0\x9f\x98\x80",
+                                          "\xf4\x8f\xbf\xbf", "\\ud800",   "\xc3\xa9"};
+  ASSERT_EQ(cases->size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(cases->at(i).as_string(), expected[i]) << "element " << i;
+  }
+  auto again = parseJson(toJson(*cases));
+  ASSERT_TRUE(again.has_value()) << again.error();
+  EXPECT_TRUE(jsonEqual(*cases, *again)) << toJson(*again);
+
+  // Two keys that both become U+FFFD are duplicates, as after any other decoding.
+  EXPECT_THAT(parseJson(R"({"\ud800":1,"\udfff":2})").error(), HasSubstr("duplicate key"));
+  // Still malformed: a broken escape, and a surrogate escape outside a string.
+  EXPECT_FALSE(parseJson(R"(["\ud8"])").has_value());
+  EXPECT_FALSE(parseJson(R"([\ud800])").has_value());
 }
 
 TEST(ToJson, WritesShortestDoubles) {
