@@ -784,6 +784,23 @@ std::optional<char32_t> nextCodePoint(std::string_view text, std::size_t& at) {
   return sequence->codePoint;
 }
 
+// Characters YAML 1.2 does not allow anywhere in a stream (outside its c-printable set; go-yaml
+// refuses the same ones). Surrogates and code points beyond U+10FFFF are not UTF-8 at all.
+bool notPrintable(char32_t c) {
+  if (c == '\t' || c == '\n' || c == '\r' || c == 0x85) return false;
+  return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0xFFFE || c == 0xFFFF;
+}
+
+// `value` as `digits` upper-case hexadecimal digits.
+std::string hexDigits(char32_t value, int digits) {
+  static constexpr std::string_view kHex = "0123456789ABCDEF";
+  std::string out;
+  for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4) {
+    out.push_back(kHex[(value >> shift) & 0xF]);
+  }
+  return out;
+}
+
 // Characters YAML does not allow unescaped (and the line breaks it knows besides \n).
 bool needsEscape(char32_t c) {
   return c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F) || c == 0x2028 || c == 0x2029 ||
@@ -844,7 +861,10 @@ std::string doubleQuoted(std::string_view text) {
     const std::size_t start = at;
     auto c = nextCodePoint(text, at);
     if (!c) {
-      out.push_back(text[start]);  // not UTF-8: passed through as is
+      // Not UTF-8 (only code can build such a string: both readers replace or refuse those
+      // bytes). Passed through, they made text that parseYamlDocuments refuses (found by fuzzing
+      // yaml); U+FFFD per byte is what toJson writes for them too.
+      out += "\\uFFFD";
       continue;
     }
     switch (*c) {
@@ -1022,15 +1042,31 @@ std::expected<std::vector<YamlDocument>, YamlError> parseYamlDocuments(std::stri
   const SourceText source(buffer);
   // go-yaml, and so kubectl, refuses text that is not UTF-8. yaml-cpp would pass such bytes into
   // keys and strings, and from there into JSON reports that no JSON reader accepts.
+  // go-yaml also refuses characters YAML does not allow raw (control characters, see
+  // notPrintable), anywhere in the text. yaml-cpp accepts them, and worse, guesses UTF-16 or
+  // UTF-32 from NUL bytes at the start of the text: it read "\x01\0\0\0..." as UTF-32 and
+  // handed back code points beyond U+10FFFF as bytes that are not UTF-8 (found by fuzzing yaml,
+  // corpus yaml/control-characters-read-as-utf32.yaml). Refusing them here keeps yaml-cpp reading
+  // UTF-8 only.
   for (std::size_t at = 0; at < buffer.size();) {
     const std::size_t start = at;
-    if (!nextCodePoint(buffer, at)) {
-      static constexpr std::string_view kHex = "0123456789ABCDEF";
+    const std::optional<char32_t> c = nextCodePoint(buffer, at);
+    if (!c) {
       const auto byte = static_cast<unsigned char>(buffer[start]);
       return std::unexpected(
           YamlError{source.lineAt(start), source.columnAt(start),
-                    std::string("invalid UTF-8 (byte 0x") + kHex[byte >> 4] + kHex[byte & 0xF] +
+                    "invalid UTF-8 (byte 0x" + hexDigits(byte, 2) +
                         "): YAML must be UTF-8 encoded; save the file as UTF-8"});
+    }
+    if (notPrintable(*c)) {
+      const bool control = *c < 0xA0;
+      const std::string escape = *c < 0x100 ? "\\x" + hexDigits(*c, 2) : "\\u" + hexDigits(*c, 4);
+      return std::unexpected(YamlError{
+          source.lineAt(start), source.columnAt(start),
+          std::string(control ? "control character" : "character") + " U+" + hexDigits(*c, 4) +
+              " is not allowed in YAML (kubectl refuses it too); to have it in a value, write "
+              "the escape " +
+              escape + " inside a double-quoted string"});
     }
   }
   std::vector<YamlDocument> documents;

@@ -61,7 +61,9 @@ struct YamlError {
 
 // Parses a stream of YAML documents separated by `---`. Empty documents and documents that are
 // just null are skipped; a document that is a bare scalar or a list is returned as is. Never
-// throws on malformed input: the first problem is returned as a YamlError.
+// throws on malformed input: the first problem is returned as a YamlError. As in kubectl, the
+// text must be UTF-8 without characters YAML forbids raw (C0 controls but tab, LF and CR; DEL;
+// C1 controls but NEL; U+FFFE, U+FFFF): such a character is an error at its line and column.
 std::expected<std::vector<YamlDocument>, YamlError> parseYamlDocuments(std::string_view text);
 
 // The line of the node at `path`; for a path that was not recorded, the line of its nearest
@@ -70,7 +72,8 @@ int lineOf(const YamlDocument& document, std::string_view path);
 
 // Block-style YAML (kubectl's layout: lists under a key are not indented) that parses back with
 // parseYamlDocuments to the same JSON, key order included. Strings that would read back as
-// anything else are double-quoted; multi-line strings use literal blocks when they can. Ends
+// anything else are double-quoted (control characters escaped); multi-line strings use literal
+// blocks when they can. Bytes that are not UTF-8 are written as \uFFFD, one per byte. Ends
 // with a newline. Non-finite doubles are written as .inf/.nan, which parse back as errors.
 std::string toYaml(const web::json::value& value);
 

@@ -16,6 +16,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 using web::json::value;
+using namespace std::string_literals;
 
 // The single document in `text`; fails the test otherwise.
 YamlDocument parseOne(std::string_view text) {
@@ -625,6 +626,77 @@ TEST(MalformedYaml, InvalidUtf8IsAnErrorAtItsByte) {
   EXPECT_EQ(parseOne("name: caf\xc3\xa9\n").value.at("name").as_string(), "caf\xc3\xa9");
 }
 
+// Found by tests/fuzz (corpus/yaml/control-characters-read-as-utf32.yaml): yaml-cpp guesses
+// UTF-16 or UTF-32 from NUL bytes at the start, read this text as UTF-32 and handed back
+// "characters" beyond U+10FFFF, which toYaml wrote as bytes that are not UTF-8. go-yaml, and so
+// kubectl, refuses control characters anywhere in the text.
+TEST(MalformedYaml, ControlCharactersAreAnErrorAtTheirCharacter) {
+  YamlError fuzzed = parseError(
+      "\x01\0\0\0\0\0\0\x1ew\x07"
+      "e* ]\n"s);
+  EXPECT_EQ(fuzzed.line, 1);
+  EXPECT_EQ(fuzzed.column, 1);
+  EXPECT_THAT(fuzzed.message, HasSubstr("control character U+0001"));
+  EXPECT_THAT(fuzzed.message, HasSubstr("\\x01"));  // how to write it instead
+
+  YamlError nul = parseError("kind: Project\nspec:\n  name: a\0b\n"s);
+  EXPECT_EQ(nul.line, 3);
+  EXPECT_EQ(nul.column, 10);
+  EXPECT_THAT(nul.message, HasSubstr("U+0000"));
+  EXPECT_EQ(parseError("a: \"bell\a\"\n").column, 9);     // quoted: still raw text
+  EXPECT_EQ(parseError("# del \x7f\na: 1\n").column, 7);  // in a comment too
+  EXPECT_EQ(parseError("a: \xc2\x80\n").column, 4);       // C1 control U+0080
+  EXPECT_EQ(parseError("a: \xef\xbf\xbe\n").column, 4);   // U+FFFE, a noncharacter
+  EXPECT_THAT(parseError("a: x\xc2\x9f\n").message, HasSubstr("U+009F"));
+
+  // What YAML allows unescaped stays allowed, and escapes of controls still read as them.
+  EXPECT_EQ(parseOne("a: \"x\ty\"\r\nb: 1\n").value.at("a").as_string(), "x\ty");
+  EXPECT_EQ(parseOne("a: x\xc2\x85y\n").value.at("a").as_string(), "x\xc2\x85y");  // NEL
+  EXPECT_EQ(parseOne("a: \"\\x01\\0\\x7f\"\n").value.at("a").as_string(), "\x01\0\x7f"s);
+}
+
+// The fuzz target's property over every input of one to four control bytes (the fuzzed input
+// started with four: yaml-cpp's encoding guess looks at that many), alone and before a little
+// YAML: either an error that says why, or documents that toYaml writes as text that reads back
+// as the same JSON.
+TEST(MalformedYaml, ShortControlInputsAreRefusedOrRoundTrip) {
+  constexpr std::string_view kControls("\0\x01\x07\t\n\r\x1e\x7f", 8);
+  const std::vector<std::string> suffixes{"", "w: e* ]\n", "a: \"b\"\n"};
+  std::vector<std::string> prefixes{""};
+  for (std::size_t length = 1; length <= 4; ++length) {
+    std::vector<std::string> longer;
+    for (const std::string& prefix : prefixes) {
+      if (prefix.size() != length - 1) continue;
+      for (char c : kControls) longer.push_back(prefix + c);
+    }
+    prefixes.insert(prefixes.end(), longer.begin(), longer.end());
+  }
+  int refused = 0;
+  int accepted = 0;
+  for (const std::string& prefix : prefixes) {
+    for (const std::string& suffix : suffixes) {
+      const std::string text = prefix + suffix;
+      auto documents = parseYamlDocuments(text);
+      if (!documents) {
+        ++refused;
+        EXPECT_FALSE(documents.error().message.empty());
+        continue;
+      }
+      ++accepted;
+      for (const YamlDocument& document : *documents) {
+        const std::string written = toYaml(document.value);
+        auto reread = parseYamlDocuments(written);
+        ASSERT_TRUE(reread.has_value()) << reread.error().message << " for:\n" << written;
+        const value back = reread->empty() ? value::null() : reread->front().value;
+        EXPECT_EQ(toJson(back), toJson(document.value)) << written;
+      }
+    }
+  }
+  // Tab, line feed and carriage return alone are fine; the others are refused.
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(accepted, 0);
+}
+
 TEST(MalformedYaml, ClosedQuotesAcrossLinesAreFine) {
   YamlDocument document = parseOne("a: \"one\n  two\"\nb: 'x''y\n  z'\n");
   EXPECT_EQ(document.value.at("a").as_string(), "one two");
@@ -812,6 +884,22 @@ TEST(ToYaml, QuotesWhatWouldReadBackAsSomethingElse) {
   EXPECT_EQ(toYaml(value::string("tab\tx")), "\"tab\\tx\"\n");
   EXPECT_EQ(toYaml(value::string("plain")), "plain\n");
   EXPECT_EQ(toYaml(value::string("finance@acme.example")), "finance@acme.example\n");
+}
+
+// toYaml never writes text that is not UTF-8 (parseYamlDocuments would refuse it): a string
+// that is not UTF-8, which only code can build (both readers replace such bytes), gets U+FFFD
+// for each such byte, as toJson writes it.
+TEST(ToYaml, WritesBytesThatAreNotUtf8AsReplacementCharacters) {
+  EXPECT_EQ(toYaml(value::string("a\xff")), "\"a\\uFFFD\"\n");
+  value object = value::object(true);
+  object["k\xed\xa0\x80"] = value::string("\xf0\x80\x80\x80 x");  // a surrogate, an overlong form
+  const std::string written = toYaml(object);
+  auto documents = parseYamlDocuments(written);
+  ASSERT_TRUE(documents.has_value()) << documents.error().message << " in\n" << written;
+  const std::string fffd = "\xef\xbf\xbd";
+  const value& back = documents->front().value;
+  ASSERT_TRUE(back.has_field("k" + fffd + fffd + fffd)) << written;
+  EXPECT_EQ(back.at("k" + fffd + fffd + fffd).as_string(), fffd + fffd + fffd + fffd + " x");
 }
 
 TEST(ToYaml, MultiLineStringsUseLiteralBlocks) {
