@@ -81,7 +81,8 @@ runtime::ReconcileOutcome ProjectReconciler::reconcile(const runtime::Request& r
     if (deps_.backend != nullptr && group != nullptr && !group->metadata.deletionTimestamp &&
         !group->metadata.uid.empty()) {
       std::optional<std::string> kubeFailure;
-      if (auto error = syncMembership(project, *group, now, log, kubeFailure, object)) {
+      if (auto error = syncMembership(project, *group, plan.status.organization, now, log,
+                                      kubeFailure, object)) {
         domain::setCondition(
             plan.status.conditions,
             readyFalse(backendReason(*error),
@@ -106,6 +107,12 @@ runtime::ReconcileOutcome ProjectReconciler::reconcile(const runtime::Request& r
         }
       }
       if (kubeFailure && !failure) failure = kubeFailure;
+    }
+  } else if (plan.problem && deps_.backend != nullptr) {
+    if (auto error = endForeignMembership(project, plan.status.organization, now, log)) {
+      // The Ready condition keeps the problem (the user's to fix); the backoff retries the end.
+      failure =
+          "ending the membership in another organization's billing group: " + error->message();
     }
   }
 
@@ -132,15 +139,83 @@ kube::Result<web::json::value> ProjectReconciler::patchPendingMove(
                             kube::PatchType::Merge, patch);
 }
 
+std::optional<backend::BackendError> ProjectReconciler::endForeignMembership(
+    const domain::Project& project, const std::string& organization, domain::Timestamp now,
+    const runtime::Logger& log) {
+  const std::string name = backendProjectName(project);
+  auto memberships = deps_.backend->listMemberships(backend::MembershipFilter{name, ""});
+  if (!memberships) return memberships.error();
+  const std::optional<backend::Membership> current = membershipAt(*memberships, now);
+  if (!current) return std::nullopt;
+  return endIfForeign(project, *current, organization, now, log);
+}
+
+std::optional<backend::BackendError> ProjectReconciler::endIfForeign(
+    const domain::Project& project, const backend::Membership& current,
+    const std::string& organization, domain::Timestamp now, const runtime::Logger& log) {
+  auto accountOrg = accountOrganization(current.accountId);
+  if (!accountOrg) return accountOrg.error();
+  if (*accountOrg == organization) return std::nullopt;  // same tenant: kept
+  // Keyed by the membership it ends: a later end (the project's deletion) is another request.
+  auto ended = deps_.backend->endMembership(backendProjectName(project), now,
+                                            "end-membership-" + current.id);
+  if (!ended) return ended.error();
+  log.info("Ended the project's membership in another organization's billing group",
+           {{"account", current.accountId},
+            {"accountOrganization", *accountOrg},
+            {"projectOrganization", organization},
+            {"effectiveTo", domain::formatTimestamp(now)}});
+  if (deps_.events) {
+    deps_.events(codec::encode(project), runtime::EventType::Warning, "MembershipEnded",
+                 "Stopped billing the project to account " + current.accountId +
+                     " of organization " + *accountOrg + ": the project is now in organization " +
+                     organization + "; name a billing group of its organization");
+  }
+  return std::nullopt;
+}
+
+backend::BackendResult<std::string> ProjectReconciler::accountOrganization(
+    const std::string& accountId) {
+  {
+    std::lock_guard lock(accountOrganizationsMutex_);
+    if (auto found = accountOrganizations_.find(accountId); found != accountOrganizations_.end()) {
+      return found->second;
+    }
+  }
+  auto account = deps_.backend->getAccount(accountId);
+  if (!account) return std::unexpected(account.error());
+  std::lock_guard lock(accountOrganizationsMutex_);
+  return accountOrganizations_.emplace(accountId, account->spec.organization).first->second;
+}
+
 std::optional<backend::BackendError> ProjectReconciler::syncMembership(
-    const domain::Project& project, const domain::BillingGroup& group, domain::Timestamp now,
-    const runtime::Logger& log, std::optional<std::string>& kubeFailure, web::json::value& object) {
+    const domain::Project& project, const domain::BillingGroup& group,
+    const std::string& organization, domain::Timestamp now, const runtime::Logger& log,
+    std::optional<std::string>& kubeFailure, web::json::value& object) {
   const std::string name = backendProjectName(project);
   const std::string& accountId = group.metadata.uid;
   auto memberships = deps_.backend->listMemberships(backend::MembershipFilter{name, ""});
   if (!memberships) return memberships.error();
   const std::string key = membershipKey(project, accountId);
   const std::optional<backend::Membership> current = membershipAt(*memberships, now);
+  // Tenancy at the backend: the group's namespace may have been relabelled after its account was
+  // opened, and an account never changes organization. The cluster's labels then agree and the
+  // webhook admits the reference, but the account still bills the other organization.
+  auto accountOrg = accountOrganization(accountId);
+  if (!accountOrg) return accountOrg.error();
+  if (*accountOrg != organization) {
+    if (current) {
+      if (auto error = endIfForeign(project, *current, organization, now, log)) return error;
+    }
+    return backend::BackendError{
+        backend::BackendErrorKind::Conflict, 409, "account-of-another-organization",
+        "the account of billing group " + group.key().display() + " belongs to organization " +
+            *accountOrg + " (opened while the group's namespace was in that organization; an " +
+            "account never changes organization) and the project is in organization " +
+            organization +
+            ": recreate the billing group (a new group gets a new account) or name another one",
+        "organization"};
+  }
   const auto pending = project.metadata.annotations.find(std::string(kPendingMoveAnnotation));
   if (current && current->accountId == accountId) {
     if (pending != project.metadata.annotations.end()) {
@@ -164,7 +239,16 @@ std::optional<backend::BackendError> ProjectReconciler::syncMembership(
       if (earlier.effectiveTo && *earlier.effectiveTo > from) from = *earlier.effectiveTo;
     }
     from = std::min(from, now);
-    auto added = deps_.backend->addMembership(name, accountId, from, std::nullopt, key);
+    std::string addKey = key;
+    // Back from another organization (its namespace was relabelled there and back): the time
+    // since the last membership ended was that organization's, not this group's to pay. The key
+    // differs from the first add's (same group and generation), which the backend would replay.
+    if (!project.status.organization.empty() && project.status.organization != organization &&
+        !memberships->empty()) {
+      from = now;
+      addKey += "-rejoined-" + domain::formatTimestamp(now);
+    }
+    auto added = deps_.backend->addMembership(name, accountId, from, std::nullopt, addKey);
     if (!added) return added.error();
     log.info("Recorded the project's membership at the billing backend",
              {{"billingGroup", group.key().display()},

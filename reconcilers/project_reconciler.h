@@ -6,6 +6,8 @@
 // deletes the project's project billing groups (R5) before the project goes.
 #pragma once
 
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -33,12 +35,32 @@ class ProjectReconciler final : public runtime::Reconciler {
   // Makes the backend's membership of the project point at `group`'s account; the error when
   // it could not. A failed write of the pending-move annotation comes back in `kubeFailure`;
   // `object` becomes the server's answer to the writes that succeeded.
-  std::optional<backend::BackendError> syncMembership(const domain::Project& project,
-                                                      const domain::BillingGroup& group,
-                                                      domain::Timestamp now,
-                                                      const runtime::Logger& log,
-                                                      std::optional<std::string>& kubeFailure,
-                                                      web::json::value& object);
+  // `organization` is the project's organization now: when it differs from the one its last
+  // status recorded, a new membership starts now rather than where the last one ended (the time
+  // between was another organization's).
+  std::optional<backend::BackendError> syncMembership(
+      const domain::Project& project, const domain::BillingGroup& group,
+      const std::string& organization, domain::Timestamp now, const runtime::Logger& log,
+      std::optional<std::string>& kubeFailure, web::json::value& object);
+  // Tenancy: ends the project's open membership when its account belongs to another organization
+  // than the project's (`organization`, empty when its namespace has none); the project has no
+  // usable group then, and nothing of it may be billed to another organization.
+  std::optional<backend::BackendError> endForeignMembership(const domain::Project& project,
+                                                            const std::string& organization,
+                                                            domain::Timestamp now,
+                                                            const runtime::Logger& log);
+  // The same for a membership already read.
+  std::optional<backend::BackendError> endIfForeign(const domain::Project& project,
+                                                    const backend::Membership& current,
+                                                    const std::string& organization,
+                                                    domain::Timestamp now,
+                                                    const runtime::Logger& log);
+  // The organization of a backend account, read once: the backend never moves an account to
+  // another organization (R10), so what it said stays true.
+  backend::BackendResult<std::string> accountOrganization(const std::string& accountId);
+
+  std::mutex accountOrganizationsMutex_;
+  std::map<std::string, std::string, std::less<>> accountOrganizations_;
   // Sets (a value) or removes (nullopt) the pending-move annotation.
   kube::Result<web::json::value> patchPendingMove(const domain::Project& project,
                                                   std::optional<std::string> value);

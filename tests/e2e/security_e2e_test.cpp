@@ -643,13 +643,10 @@ bool converged(Environment& env, OperatorProcess& op) {
       30s);
 }
 
-// DISABLED: it finds a tenancy bug that is not fixed yet. A Namespace relabelled into another
-// organization leaves its projects' open ledger memberships in the old organization's group
-// (ProjectReconciler only reports CrossOrganization; it ends no membership), so usage posted for
-// them is still billed to the other organization: seed 10765051670836267022, step 12, "project
-// t-a2/p2 (beta) has an open membership in account g of organization alpha". Enable with
-// --gtest_also_run_disabled_tests; remove DISABLED_ with the fix.
-TEST(SecurityE2eTest, DISABLED_TenancyHoldsAfterEveryConvergedStepOfARandomWalk) {
+// It found a tenancy bug: a Namespace relabelled into another organization left its projects'
+// open ledger memberships in the old organization's group (seed 10765051670836267022, step 12);
+// ProjectReconciler now ends them (endForeignMembership).
+TEST(SecurityE2eTest, TenancyHoldsAfterEveryConvergedStepOfARandomWalk) {
   const std::uint64_t seed = walkSeed();
   std::cout << "tenancy walk seed " << seed << " (replay with BILLING_E2E_SEED=" << seed << ")"
             << std::endl;

@@ -290,6 +290,66 @@ TEST_F(ProjectReconcilerTest, RestartBetweenDecidingAndRecordingAMoveResendsTheS
   EXPECT_EQ(ready(project("acme-web", "web").status.conditions).reason, "BillingGroupAssigned");
 }
 
+// Tenancy (issue #10): a namespace relabelled into another organization must not leave its
+// project billed to the first organization's group, and coming back must not bill the first
+// organization for the time the project spent in the other.
+TEST_F(ProjectReconcilerTest,
+       RelabelledIntoAnotherOrganizationEndsTheMembershipAndComingBackStartsANewOne) {
+  openAccounts();
+  webProject("acme-main");
+  ASSERT_TRUE(reconcileProject("acme-web", "web").has_value());
+  ASSERT_EQ(backend_.memberships().size(), 1u);
+  const domain::Timestamp joined = backend_.memberships()[0].effectiveFrom;
+
+  advance(3600s);
+  const domain::Timestamp relabelled = now_;
+  addNamespace("acme-web", "globex");
+  ASSERT_TRUE(reconcileProject("acme-web", "web").has_value());
+  EXPECT_EQ(ready(project("acme-web", "web").status.conditions).reason, "CrossOrganization");
+  ASSERT_EQ(backend_.memberships().size(), 1u);
+  EXPECT_EQ(backend_.memberships()[0].effectiveTo, relabelled)
+      << "nothing the project uses in globex is billed to acme's group";
+  auto ended = eventsWith("MembershipEnded");
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].type, runtime::EventType::Warning);
+  EXPECT_THAT(ended[0].note, HasSubstr("organization acme"));
+  ASSERT_TRUE(reconcileProject("acme-web", "web").has_value());
+  EXPECT_EQ(eventsWith("MembershipEnded").size(), 1u) << "ended once";
+
+  advance(7200s);
+  addNamespace("acme-web", "acme");
+  ASSERT_TRUE(reconcileProject("acme-web", "web").has_value());
+  EXPECT_EQ(ready(project("acme-web", "web").status.conditions).reason, "BillingGroupAssigned");
+  auto memberships = backend_.memberships();
+  ASSERT_EQ(memberships.size(), 2u);
+  EXPECT_EQ(memberships[0].effectiveFrom, joined);
+  EXPECT_EQ(memberships[0].effectiveTo, relabelled);
+  EXPECT_EQ(memberships[1].accountId, uidOf(mainGroup_));
+  EXPECT_EQ(memberships[1].effectiveFrom, now_) << "the two hours in globex are not acme's";
+  EXPECT_FALSE(memberships[1].effectiveTo.has_value());
+}
+
+// Both namespaces relabelled into another organization: the cluster's labels agree again, but
+// the group's account still belongs to the first organization (accounts never move, R10).
+TEST_F(ProjectReconcilerTest, GroupWhoseAccountIsOfAnotherOrganizationBillsNothing) {
+  openAccounts();
+  webProject("acme-main");
+  ASSERT_TRUE(reconcileProject("acme-web", "web").has_value());
+  ASSERT_EQ(backend_.memberships().size(), 1u);
+
+  advance(60s);
+  addNamespace("acme-billing", "globex");
+  addNamespace("acme-web", "globex");
+  ASSERT_TRUE(reconcileProject("acme-web", "web").has_value());
+  ASSERT_EQ(backend_.memberships().size(), 1u);
+  EXPECT_EQ(backend_.memberships()[0].effectiveTo, now_) << "acme's account bills no more";
+  const domain::Condition condition = ready(project("acme-web", "web").status.conditions);
+  EXPECT_EQ(condition.status, domain::ConditionStatus::False);
+  EXPECT_EQ(condition.reason, "BackendConflict");
+  EXPECT_THAT(condition.message, HasSubstr("belongs to organization acme"));
+  EXPECT_THAT(condition.message, HasSubstr("recreate the billing group"));
+}
+
 TEST_F(ProjectReconcilerTest, GroupNotReconciledYetMeansNoStatusUntilItsAccountExists) {
   webProject("acme-main");  // the group's first reconcile has not run: no account, no status
   const std::size_t updatesBefore = api_.calls("update");
