@@ -940,6 +940,8 @@ std::string inlineText(const JsonValue& node) {
   return "null";
 }
 
+constexpr std::size_t kMaxImplicitKeyBytes = 1024;
+
 class YamlWriter {
  public:
   std::string take() { return std::move(out_); }
@@ -972,7 +974,19 @@ class YamlWriter {
     for (const auto& [key, member] : node.as_object()) {
       if (!first || !firstInline) indent(column);
       first = false;
-      out_ += stringText(key);
+      const std::string keyText = stringText(key);
+      if (keyText.size() > kMaxImplicitKeyBytes) {
+        // YAML limits an implicit key ("key: value") to 1024 characters; yaml-cpp counts bytes,
+        // go-yaml characters, so bytes satisfy both. A longer key, which a document can hold as
+        // "? key" (found by fuzzing yaml, corpus yaml/long-explicit-key.yaml), is written in
+        // that explicit form, its value after ':' on the next line.
+        out_ += "? ";
+        out_ += keyText;
+        out_ += '\n';
+        indent(column);
+      } else {
+        out_ += keyText;
+      }
       out_ += ':';
       if (member.is_object() && member.size() > 0) {
         out_ += '\n';

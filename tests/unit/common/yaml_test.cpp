@@ -902,6 +902,40 @@ TEST(ToYaml, WritesBytesThatAreNotUtf8AsReplacementCharacters) {
   EXPECT_EQ(back.at("k" + fffd + fffd + fffd).as_string(), fffd + fffd + fffd + fffd + " x");
 }
 
+// Found by tests/fuzz (corpus/yaml/long-explicit-key.yaml): an implicit key ("key: value") may
+// be at most 1024 characters long, so a longer key read from "? key" was written back as text
+// that did not parse ("illegal map value").
+TEST(ToYaml, KeysTooLongForAnImplicitKeyUseTheExplicitForm) {
+  const std::string longest(1024, 'k');
+  value shortKey = value::object(true);
+  shortKey[longest] = value::number(1);
+  EXPECT_EQ(toYaml(shortKey), longest + ": 1\n");
+
+  const std::string tooLong(1025, 'k');
+  value longKey = value::object(true);
+  longKey[tooLong] = value::number(1);
+  EXPECT_EQ(toYaml(longKey), "? " + tooLong + "\n: 1\n");
+
+  // Every kind of member, at the top, nested and in a list; keys plain, quoted, multi-byte.
+  std::string accents;
+  for (int i = 0; i < 600; ++i) accents += "\xc3\xa9";  // 1200 bytes, 600 characters
+  const std::vector<std::string> keys{tooLong, std::string(2000, 'q') + " ", accents, "short"};
+  value members = value::object(true);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    value member = value::object(true);
+    member[keys[i]] = value::string("scalar");
+    member[keys[(i + 1) % keys.size()]] = value::array({value::number(1), value::string("two")});
+    member[keys[(i + 2) % keys.size()]] = value::object(true);
+    member[keys[(i + 2) % keys.size()]]["inner"] = value::string("multi\nline\n");
+    member[keys[(i + 3) % keys.size()]] = value::object(true);  // empty: on the key's line
+    members[keys[i]] = member;
+  }
+  value document = value::object(true);
+  document["members"] = members;
+  document["list"] = value::array({members, value::array({members})});
+  EXPECT_EQ(roundTrip(document), document) << toYaml(document);
+}
+
 TEST(ToYaml, MultiLineStringsUseLiteralBlocks) {
   value object = value::object(true);
   object["script"] = value::string("echo hi\n  indented\nexit 0\n");
