@@ -37,19 +37,6 @@ const std::string kDenied =
   ASSERT_TRUE(op.waitReady()) << "the operator is not ready"; \
   ASSERT_EQ((env).kubectl({"apply", "-f", "-"}, (env).webhook()->configurationYaml()).exitCode, 0)
 
-common::HttpClientResponse httpCall(const std::string& method, const std::string& url,
-                                    const std::string& body = {}, common::HttpHeaders headers = {},
-                                    std::optional<common::TlsClientConfig> tls = std::nullopt) {
-  common::HttpClientOptions options;
-  options.connectTimeout = 2s;
-  options.requestTimeout = 20s;
-  options.tls = std::move(tls);
-  common::HttpClient http(options);
-  auto response = http.request(method, url, headers, body);
-  if (!response) return common::HttpClientResponse{0, {}, response.error()};
-  return *response;
-}
-
 int healthz(const OperatorProcess& op) {
   return httpCall("GET", "http://127.0.0.1:" + std::to_string(op.healthPort()) + "/healthz").status;
 }
@@ -222,22 +209,6 @@ kind: BillingGroup
 metadata: {name: no-country, namespace: acme-billing}
 spec: {currency: EUR, address: {countryCode: XX}})"},
 };
-
-// The checker's violations of `file` (billing-operator check -o json), as operator_e2e_test reads
-// them: the webhook must give the same sentence, field and code.
-std::vector<value> checkerViolations(const fs::path& file, const fs::path& workDir) {
-  apiserver::harness::Process check(
-      {binaryPath("billing-operator").string(), "check", "-o", "json", file.string()}, workDir, "");
-  CommandResult result = check.wait(30s);
-  auto report = common::parseJson(result.out);
-  std::vector<value> violations;
-  if (!report || !report->has_field("violations")) {
-    ADD_FAILURE() << "billing-operator check " << file << ": " << result;
-    return violations;
-  }
-  for (const value& v : report->at("violations").as_array()) violations.push_back(v);
-  return violations;
-}
 
 TEST(BadInputE2eTest, WebhookRulesWithoutABrokenExampleAreRefusedWithTheCheckersMessage) {
   Environment env;

@@ -297,21 +297,6 @@ std::string namespaceDocuments(const std::string& manifest) {
   return out;
 }
 
-// The checker's violations of `file` (billing-operator check -o json).
-std::vector<value> checkerViolations(const fs::path& file, const fs::path& workDir) {
-  apiserver::harness::Process check(
-      {binaryPath("billing-operator").string(), "check", "-o", "json", file.string()}, workDir, "");
-  CommandResult result = check.wait(30s);
-  auto report = common::parseJson(result.out);
-  std::vector<value> violations;
-  if (!report || !report->has_field("violations")) {
-    ADD_FAILURE() << "billing-operator check " << file << ": " << result;
-    return violations;
-  }
-  for (const value& v : report->at("violations").as_array()) violations.push_back(v);
-  return violations;
-}
-
 // "... ends after now (2026-11-27T06:48:20Z): ..." differs between two runs by the clock only.
 std::string withoutNow(const std::string& text) {
   return std::regex_replace(text, std::regex(R"(now \(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\))"),

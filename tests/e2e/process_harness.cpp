@@ -611,4 +611,31 @@ std::string at(const value& object, const std::string& dottedPath) {
   return common::toJson(*node);
 }
 
+common::HttpClientResponse httpCall(const std::string& method, const std::string& url,
+                                    const std::string& body, common::HttpHeaders headers,
+                                    std::optional<common::TlsClientConfig> tls) {
+  common::HttpClientOptions options;
+  options.connectTimeout = std::chrono::seconds(2);
+  options.requestTimeout = std::chrono::seconds(20);
+  options.tls = std::move(tls);
+  common::HttpClient http(options);
+  auto response = http.request(method, url, headers, body);
+  if (!response) return common::HttpClientResponse{0, {}, response.error()};
+  return *response;
+}
+
+std::vector<value> checkerViolations(const fs::path& file, const fs::path& workDir) {
+  apiserver::harness::Process check(
+      {binaryPath("billing-operator").string(), "check", "-o", "json", file.string()}, workDir, "");
+  apiserver::harness::CommandResult result = check.wait(std::chrono::seconds(30));
+  auto report = common::parseJson(result.out);
+  std::vector<value> violations;
+  if (!report || !report->has_field("violations")) {
+    ADD_FAILURE() << "billing-operator check " << file << ": " << result;
+    return violations;
+  }
+  for (const value& v : report->at("violations").as_array()) violations.push_back(v);
+  return violations;
+}
+
 }  // namespace billing::e2e

@@ -32,7 +32,9 @@
 #include <string>
 #include <vector>
 
+#include "common/http_client.h"
 #include "common/json.h"
+#include "common/tls.h"
 #include "tests/apiserver/tests/server_harness.h"
 
 namespace billing::e2e {
@@ -272,5 +274,17 @@ web::json::value condition(const web::json::value& object, const std::string& ty
 // object at a dotted path ("status.billingGroup.name"), "<missing>" when absent, JSON text for
 // non-strings.
 std::string at(const web::json::value& object, const std::string& dottedPath);
+
+// ---- talking to the processes directly ----
+
+// One HTTP request on a client of its own; a request that got no answer comes back as status 0
+// with the error as its body, so tests can assert on it like on any answer.
+common::HttpClientResponse httpCall(const std::string& method, const std::string& url,
+                                    const std::string& body = {}, common::HttpHeaders headers = {},
+                                    std::optional<common::TlsClientConfig> tls = std::nullopt);
+
+// The violations `billing-operator check -o json` reports for `file`: what the webhook's refusals
+// must say sentence for sentence. An unreadable report is a test failure (and no violation).
+std::vector<web::json::value> checkerViolations(const fs::path& file, const fs::path& workDir);
 
 }  // namespace billing::e2e

@@ -38,19 +38,6 @@ using web::json::value;
 
 const std::string kSource = BILLING_SOURCE_DIR;
 
-common::HttpClientResponse httpCall(const std::string& method, const std::string& url,
-                                    const std::string& body = {}, common::HttpHeaders headers = {},
-                                    std::optional<common::TlsClientConfig> tls = std::nullopt) {
-  common::HttpClientOptions options;
-  options.connectTimeout = 2s;
-  options.requestTimeout = 10s;
-  options.tls = std::move(tls);
-  common::HttpClient http(options);
-  auto response = http.request(method, url, headers, body);
-  if (!response) return common::HttpClientResponse{0, {}, response.error()};
-  return *response;
-}
-
 std::string randomHex(std::size_t length) {
   std::random_device device;
   static constexpr char kHex[] = "0123456789abcdef";
