@@ -414,28 +414,28 @@ void WebhookServing::writeTo(const fs::path& dir) const {
 }
 
 std::string WebhookServing::configurationYaml() const {
+  // Both webhooks reach the same Service with the same CA, as the chart registers them.
+  const auto webhook = [&](const std::string& name, const std::string& path) {
+    return "  - name: " + name +
+           "\n"
+           "    admissionReviewVersions: [\"v1\"]\n"
+           "    sideEffects: None\n"
+           "    failurePolicy: Fail\n"
+           "    timeoutSeconds: 10\n"
+           "    clientConfig:\n"
+           "      service:\n"
+           "        namespace: " +
+           ns + "\n        name: " + service + "\n        path: " + path +
+           "\n        port: " + std::to_string(servicePort) +
+           "\n      caBundle: " + common::base64Encode(caPem) + "\n";
+  };
   return R"(apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingWebhookConfiguration
 metadata:
   name: billing-operator
 webhooks:
-  - name: validate.billing.operator.dev
-    admissionReviewVersions: ["v1"]
-    sideEffects: None
-    failurePolicy: Fail
-    timeoutSeconds: 10
-    clientConfig:
-      service:
-        namespace: )" +
-         ns + R"(
-        name: )" +
-         service + R"(
-        path: /validate
-        port: )" +
-         std::to_string(servicePort) + R"(
-      caBundle: )" +
-         common::base64Encode(caPem) + R"(
-    rules:
+)" + webhook("validate.billing.operator.dev", "/validate") +
+         R"(    rules:
       - apiGroups: ["billing.operator.dev"]
         apiVersions: ["v1alpha1"]
         operations: ["CREATE", "UPDATE"]
@@ -452,23 +452,8 @@ kind: MutatingWebhookConfiguration
 metadata:
   name: billing-operator
 webhooks:
-  - name: mutate.billing.operator.dev
-    admissionReviewVersions: ["v1"]
-    sideEffects: None
-    failurePolicy: Fail
-    timeoutSeconds: 10
-    reinvocationPolicy: Never
-    clientConfig:
-      service:
-        namespace: )" +
-         ns + R"(
-        name: )" +
-         service + R"(
-        path: /mutate
-        port: )" +
-         std::to_string(servicePort) + R"(
-      caBundle: )" +
-         common::base64Encode(caPem) + R"(
+)" + webhook("mutate.billing.operator.dev", "/mutate") +
+         R"(    reinvocationPolicy: Never
     rules:
       - apiGroups: ["billing.operator.dev"]
         apiVersions: ["v1alpha1"]
