@@ -436,9 +436,11 @@ TEST(FaultsE2eTest, WatchesDroppedRepeatedlyWhileObjectsAreAppliedAndMovedLoseNo
   std::cout << drops << " drops of every watch stream" << std::endl;
   ASSERT_GE(drops, 5) << "the fault was barely injected";
   EXPECT_TRUE(converges(env, world, kWatchDropBound, "watches dropped"));
-  // The drops were real: the operator's informers opened a new watch after each (four
-  // informers; a drop landing between two re-watches ends fewer streams, hence the half).
-  EXPECT_GE(serverRequests(env, "watch") - watchesBefore, static_cast<std::uint64_t>(2 * drops));
+  // The drops were real: the operator's informers opened new watches. Not a fixed number per
+  // drop: an informer between a dropped stream and its new watch has nothing to lose, and how
+  // many drops land in such a gap depends on the machine's load (16 for 10 drops in one CI run),
+  // so the bound is one new watch per drop.
+  EXPECT_GE(serverRequests(env, "watch") - watchesBefore, static_cast<std::uint64_t>(drops));
 }
 
 // ---- 410 Expired ----
@@ -966,13 +968,18 @@ TEST(FaultsE2eTest, WebhookDownWithFailurePolicyFailRefusesAppliesAndWritesNothi
       documents({groupYaml("hook", "late"), projectYaml("hook", "new", "late")});
   CommandResult created = env.kubectl({"apply", "-f", "-"}, fresh);
   EXPECT_EQ(created.exitCode, 1) << created;
-  const std::string failed =
-      "Internal error occurred: failed calling webhook \"validate.billing.operator.dev\": failed "
-      "to call webhook: Post \"https://billing-operator-webhook.billing-system.svc:443/"
-      "validate?timeout=10s\": dial tcp 127.0.0.1:" +
-      std::to_string(op->webhookPort()) + ": connect: connection refused";
+  // kube-apiserver calls the mutating webhooks first: a create fails at the one adding the
+  // finalizer, an update or a delete (which it does not register for) at the validating one.
+  const auto failedCalling = [&](const std::string& hook) {
+    return "Internal error occurred: failed calling webhook \"" + hook +
+           ".billing.operator.dev\": failed to call webhook: Post "
+           "\"https://billing-operator-webhook.billing-system.svc:443/" +
+           hook + "?timeout=10s\": dial tcp 127.0.0.1:" + std::to_string(op->webhookPort()) +
+           ": connect: connection refused";
+  };
+  const std::string failed = failedCalling("validate");
   EXPECT_THAT(created.err, HasSubstr("Error from server (InternalError): error when creating"));
-  EXPECT_THAT(created.err, HasSubstr(failed));
+  EXPECT_THAT(created.err, HasSubstr(failedCalling("mutate")));
   CommandResult moved =
       env.kubectl({"patch", "project", "-n", "hook", "p0", "--type=merge", "-p", movePatch("g1")});
   EXPECT_EQ(moved.exitCode, 1) << moved;
