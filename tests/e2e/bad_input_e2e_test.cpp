@@ -65,24 +65,6 @@ spec:
   currency: EUR
 )";
 
-// Waits until the webhook's caches know the label of acme-web (operator_e2e_test does the same).
-::testing::AssertionResult webhookSeesNamespaces(Environment& env) {
-  const std::string probe =
-      "apiVersion: billing.operator.dev/v1alpha1\nkind: BillingGroup\nmetadata:\n  name: probe\n"
-      "  namespace: acme-web\n  labels:\n    billing.operator.dev/organization: acme\n"
-      "spec:\n  currency: EUR\n";
-  CommandResult last;
-  if (eventually(
-          [&] {
-            last = env.kubectl({"apply", "--dry-run=server", "-f", "-"}, probe);
-            return last.exitCode == 0;
-          },
-          10s)) {
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure() << "the webhook never saw the Namespace:\n" << last.err;
-}
-
 std::string readyReason(const value& object) {
   const value ready = condition(object, "Ready");
   return ready.is_null() ? "<no Ready>" : at(ready, "status") + "/" + at(ready, "reason");
@@ -157,7 +139,7 @@ TEST(BadInputE2eTest, CrdSchemaRejectionsShowKubesFieldErrorsAndNothingIsStored)
   Environment env;
   START_OPERATOR(env);
   ASSERT_EQ(env.kubectl({"apply", "-f", "-"}, kNamespaces).exitCode, 0);
-  ASSERT_TRUE(webhookSeesNamespaces(env));
+  ASSERT_TRUE(webhookSeesNamespace(env, "acme-web", "acme"));
   for (const Rejected& rejected : kSchemaRejections) {
     SCOPED_TRACE(rejected.what);
     const std::string manifest =
@@ -214,7 +196,7 @@ TEST(BadInputE2eTest, WebhookRulesWithoutABrokenExampleAreRefusedWithTheCheckers
   Environment env;
   START_OPERATOR(env);
   ASSERT_EQ(env.kubectl({"apply", "-f", "-"}, kNamespaces).exitCode, 0);
-  ASSERT_TRUE(webhookSeesNamespaces(env));
+  ASSERT_TRUE(webhookSeesNamespace(env, "acme-web", "acme"));
   ASSERT_EQ(env.kubectl({"apply", "-f", "-"}, kGoodGroup).exitCode, 0);
   for (const WebhookCase& c : kWebhookCases) {
     SCOPED_TRACE(c.code);
@@ -246,7 +228,7 @@ TEST(BadInputE2eTest, OversizedBodiesGet413AndANearLimitAnnotationIsReconciled) 
   Environment env;
   START_OPERATOR(env);
   ASSERT_EQ(env.kubectl({"apply", "-f", "-"}, kNamespaces).exitCode, 0);
-  ASSERT_TRUE(webhookSeesNamespaces(env));
+  ASSERT_TRUE(webhookSeesNamespace(env, "acme-web", "acme"));
 
   // Over kube-apiserver's 3 MiB request limit: its Status, as kubectl prints it.
   const fs::path huge = env.dir() / "huge.yaml";
@@ -296,7 +278,7 @@ TEST(BadInputE2eTest, TwoThousandObjectsInOneFileAreAppliedAndReconciled) {
   Environment env;
   START_OPERATOR(env);
   ASSERT_EQ(env.kubectl({"apply", "-f", "-"}, kNamespaces).exitCode, 0);
-  ASSERT_TRUE(webhookSeesNamespaces(env));
+  ASSERT_TRUE(webhookSeesNamespace(env, "acme-web", "acme"));
   std::string manifest = kGoodGroup;
   for (int i = 0; i < kProjects; ++i) {
     manifest +=

@@ -29,30 +29,6 @@ const std::string kDenied =
   ASSERT_TRUE(op.waitReady()) << "the operator is not ready"; \
   ASSERT_EQ((env).kubectl({"apply", "-f", "-"}, (env).webhook()->configurationYaml()).exitCode, 0)
 
-// The webhook answers from the operator's informer caches, which see a new Namespace's label a
-// moment after it is created. Waits until the webhook knows `ns` belongs to `organization`: a
-// server-side dry run of a BillingGroup labelled with that organization is refused
-// (OrganizationLabelMismatch) until then.
-::testing::AssertionResult webhookSeesNamespace(Environment& env, const std::string& ns,
-                                                const std::string& organization) {
-  const std::string probe =
-      "apiVersion: billing.operator.dev/v1alpha1\nkind: BillingGroup\n"
-      "metadata:\n  name: namespace-probe\n  namespace: " +
-      ns + "\n  labels:\n    billing.operator.dev/organization: " + organization +
-      "\nspec:\n  currency: EUR\n";
-  CommandResult last;
-  if (eventually(
-          [&] {
-            last = env.kubectl({"apply", "--dry-run=server", "-f", "-"}, probe);
-            return last.exitCode == 0;
-          },
-          10s)) {
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure() << "the webhook never saw Namespace " << ns << ":\n"
-                                       << last.err;
-}
-
 // Applies the example GitOps folder as examples/README and the README say: Namespaces first
 // (cluster administrators own them), then the folder through its kustomization.
 void applyGitops(Environment& env) {

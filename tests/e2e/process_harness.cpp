@@ -623,4 +623,24 @@ std::vector<value> checkerViolations(const fs::path& file, const fs::path& workD
   return violations;
 }
 
+::testing::AssertionResult webhookSeesNamespace(Environment& env, const std::string& ns,
+                                                const std::string& organization) {
+  const std::string probe =
+      "apiVersion: billing.operator.dev/v1alpha1\nkind: BillingGroup\n"
+      "metadata:\n  name: namespace-probe\n  namespace: " +
+      ns + "\n  labels:\n    billing.operator.dev/organization: " + organization +
+      "\nspec:\n  currency: EUR\n";
+  apiserver::harness::CommandResult last;
+  if (eventually(
+          [&] {
+            last = env.kubectl({"apply", "--dry-run=server", "-f", "-"}, probe);
+            return last.exitCode == 0;
+          },
+          std::chrono::seconds(10))) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "the webhook never saw Namespace " << ns << ":\n"
+                                       << last.err;
+}
+
 }  // namespace billing::e2e

@@ -275,6 +275,13 @@ web::json::value condition(const web::json::value& object, const std::string& ty
 // non-strings.
 std::string at(const web::json::value& object, const std::string& dottedPath);
 
+// The webhook answers from the operator's informer caches, which see a new Namespace's label a
+// moment after it is created. Waits until the webhook knows `ns` belongs to `organization`: a
+// server-side dry run of a BillingGroup labelled with that organization is refused
+// (OrganizationLabelMismatch) until then.
+::testing::AssertionResult webhookSeesNamespace(Environment& env, const std::string& ns,
+                                                const std::string& organization);
+
 // ---- talking to the processes directly ----
 
 // One HTTP request on a client of its own; a request that got no answer comes back as status 0
