@@ -15,6 +15,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "common/cpprest_body.h"
 #include "common/http_client.h"
 
 namespace billing::kube {
@@ -281,8 +282,8 @@ class CpprestTransport final : public Transport {
       built.set_request_uri(web::uri(request.target));
       if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
           request.method == "PATCH") {
-        built.set_body(std::string(request.body),
-                       request.headers.get("Content-Type").value_or("application/json"));
+        common::setBody(built, request.body,
+                        request.headers.get("Content-Type").value_or("application/json"));
       }
       for (const auto& [name, value] : request.headers) {
         if (common::equalsIgnoreCase(name, "Content-Type")) continue;

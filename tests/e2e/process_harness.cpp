@@ -530,8 +530,9 @@ OperatorProcess& Environment::addOperator(OperatorOptions options) {
   return *operators_.back();
 }
 
-CommandResult Environment::kubectl(const std::vector<std::string>& args, const std::string& input) {
-  CommandResult result = kubectl_->run(args, input);
+CommandResult Environment::kubectl(const std::vector<std::string>& args, const std::string& input,
+                                   std::chrono::milliseconds timeout) {
+  CommandResult result = kubectl_->run(args, input, timeout);
   std::ofstream(dir() / "kubectl.log", std::ios::app)
       << "$ kubectl " << quoteArgs(args) << "\nexit " << result.exitCode << "\n"
       << result.out << result.err;

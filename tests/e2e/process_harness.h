@@ -248,8 +248,10 @@ class Environment {
   OperatorProcess& addOperator(OperatorOptions options = {});
   OperatorProcess& operatorAt(std::size_t index) { return *operators_.at(index); }
 
-  // kubectl with these arguments; every call is recorded for failure reports.
-  CommandResult kubectl(const std::vector<std::string>& args, const std::string& input = {});
+  // kubectl with these arguments; every call is recorded for failure reports. A kubectl still
+  // running after `timeout` is killed (exit code -1).
+  CommandResult kubectl(const std::vector<std::string>& args, const std::string& input = {},
+                        std::chrono::milliseconds timeout = std::chrono::seconds(60));
   // kubectl get ... -o json, parsed; null (and a test failure) when it fails.
   web::json::value getJson(const std::vector<std::string>& args);
   // The logs of every process, for failure messages.

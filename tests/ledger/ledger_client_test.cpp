@@ -12,6 +12,7 @@
 #include <fstream>
 #include <mutex>
 
+#include "common/cpprest_body.h"
 #include "ledger_test_support.h"
 
 namespace billing::ledger_client {
@@ -60,8 +61,8 @@ class ScriptedServer {
       }
       web::http::http_response response(static_cast<web::http::status_code>(answer.status));
       for (const auto& [name, value] : answer.headers) response.headers().add(name, value);
-      response.set_body(answer.body,
-                        answer.body.starts_with("{") ? "application/json" : "text/plain");
+      common::setBody(response, answer.body,
+                      answer.body.starts_with("{") ? "application/json" : "text/plain");
       request.reply(response).wait();
     });
     listener_->open().wait();

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "common/cpprest_body.h"
 #include "ledger/postgres_store.h"
 #include "ledger/sqlite_store.h"
 
@@ -168,7 +169,7 @@ HttpResult httpCall(const std::string& baseUrl, const std::string& method, const
     for (const auto& [name, value] : headers) request.headers().add(name, value);
     if (!body.empty()) {
       auto type = headers.find("Content-Type");
-      request.set_body(body, type != headers.end() ? type->second : "application/json");
+      common::setBody(request, body, type != headers.end() ? type->second : "application/json");
     }
     auto response = client.request(request).get();
     result.status = response.status_code();
