@@ -3,11 +3,13 @@
 #
 #   scripts/fuzz.sh [--seconds N] [TARGET...]
 #
-# Builds build-fuzz with clang 19 (-DBILLING_FUZZ=ON: libFuzzer + ASan + UBSan), then fuzzes
-# each TARGET (default: all of them) for N seconds (default 30; CI uses 20, run hours by hand).
+# Builds the fuzz targets in build-asan, the clang 19 build that scripts/sanitize.sh asan runs the
+# test suite in (-DBILLING_FUZZ=ON: libFuzzer coverage + ASan + UBSan; after sanitize.sh asan
+# there is nothing left to build), then fuzzes each TARGET (default: all of them) for N seconds
+# (default 30; CI uses 20, run hours by hand).
 # The checked-in seeds (tests/fuzz/corpus/TARGET) are read, never written: what the fuzzer finds
-# goes to build-fuzz/fuzz-work/TARGET. A crash, leak, timeout or broken invariant fails the run
-# and leaves the input in build-fuzz/fuzz-artifacts/TARGET/; after the fix, copy it into the
+# goes to build-asan/fuzz-work/TARGET. A crash, leak, timeout or broken invariant fails the run
+# and leaves the input in build-asan/fuzz-artifacts/TARGET/; after the fix, copy it into the
 # corpus as a regression (the normal build replays every corpus file on each ctest run).
 # BILLING_JOBS sets the build parallelism and how many fuzzers run at once (default: nproc).
 set -euo pipefail
@@ -24,7 +26,7 @@ while [ $# -gt 0 ]; do
       shift 2
       ;;
     -h|--help)
-      sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     -*) echo "fuzz: unknown flag $1 (see --help)" >&2; exit 2 ;;
@@ -40,29 +42,14 @@ while [ $# -gt 0 ]; do
 done
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 
-# CPU seconds (user + system) of all finished child processes so far, into $cpu_now: on a
-# shared machine the wall-clock time says little, the CPU time is what a dedicated CI machine
-# would need. `times` runs in this shell (a command substitution would report its own subshell).
-times_file=$(mktemp)
-trap 'rm -f "$times_file"' EXIT
-read_cpu() {
-  times >"$times_file"
-  cpu_now=$(tail -n 1 "$times_file" | awk '{ total = 0
-    for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); total += t[1] * 60 + t[2] }
-    printf "%d", total }')
-}
-
+source scripts/lib/sanitized-build.sh
 SECONDS=0
 read_cpu
 cpu=$cpu_now
-scripts/install-deps.sh --with-fuzzing
+configure_sanitized asan
+dir=$build_dir
 read_cpu
-echo "fuzz: dependencies took ${SECONDS}s ($((cpu_now - cpu))s CPU)"
-dir=build-fuzz
-echo "+ configure $dir (clang++-19, BILLING_FUZZ=ON)"
-# -O1 with line tables only: fast to build, and enough for stacks with file:line.
-cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-19 \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DBILLING_FUZZ=ON >/dev/null
+echo "fuzz: dependencies and configuration took ${SECONDS}s ($((cpu_now - cpu))s CPU)"
 SECONDS=0
 read_cpu
 cpu=$cpu_now

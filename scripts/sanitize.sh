@@ -3,13 +3,15 @@
 #
 #   scripts/sanitize.sh asan [CTEST_ARGS...]   build-asan: AddressSanitizer + UndefinedBehavior-
 #                                              Sanitizer (+ LeakSanitizer), the whole ctest suite
+#                                              (the build also has the fuzzers: scripts/fuzz.sh)
 #   scripts/sanitize.sh tsan [CTEST_ARGS...]   build-tsan: ThreadSanitizer, the concurrent parts:
 #                                              runtime, work queue, informers, HTTP server and
 #                                              client, transports, webhook server, ledger stores
 #                                              and contract, integration tests
 #
-# Like scripts/test.sh, the tests run next to a throwaway PostgreSQL (scripts/with-postgres.sh),
-# so the ledger's PostgreSQL cases run sanitized too. Any sanitizer report fails its test: UBSan
+# Both build with clang 19 (scripts/lib/sanitized-build.sh). Like scripts/test.sh, the tests run
+# next to a throwaway PostgreSQL (scripts/with-postgres.sh), so the ledger's PostgreSQL cases run
+# sanitized too. Any sanitizer report fails its test: UBSan
 # does not recover, ASan and TSan stop at the first report. Runtime suppressions live in
 # cmake/sanitizers/ and cover third-party code only. BILLING_JOBS sets the parallelism
 # (default: nproc).
@@ -31,15 +33,11 @@ export TSAN_OPTIONS="suppressions=$suppressions/tsan.supp:halt_on_error=1:second
 
 case "$mode" in
   asan)
-    dir=build-asan
-    sanitize=address,undefined
-    # Everything ctest runs (all); the benchmarks are not configured (BILLING_BUILD_BENCHMARKS=OFF).
+    # Everything ctest runs.
     targets=()
     filter=()
     ;;
   tsan)
-    dir=build-tsan
-    sanitize=thread
     # The executables with threads in them, and the binaries the integration tests start.
     # Built as the one target sanitize_targets (cmake/Sanitizers.cmake), in parallel.
     targets=(runtime_test common_test kube_test webhook_test ledger_test ledger_contract_test
@@ -71,26 +69,9 @@ case "$mode" in
   *) usage ;;
 esac
 
-# CPU seconds (user + system) of all finished child processes so far, into $cpu_now: on a
-# shared machine the wall-clock time says little, the CPU time is what a dedicated CI machine
-# would need. `times` runs in this shell (a command substitution would report its own subshell).
-times_file=$(mktemp)
-trap 'rm -f "$times_file"' EXIT
-read_cpu() {
-  times >"$times_file"
-  cpu_now=$(tail -n 1 "$times_file" | awk '{ total = 0
-    for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); total += t[1] * 60 + t[2] }
-    printf "%d", total }')
-}
-
-scripts/install-deps.sh --with-fuzzing
-echo "+ configure $dir (BILLING_SANITIZE=$sanitize)"
-# -O1 -g1: what the sanitizers recommend (fast enough, stacks with file:line) at about half the
-# compile time of -O2 -g (common/yaml.cpp with ASan+UBSan: 6.1 s instead of 12.0 s of CPU),
-# which matters on a 2-core CI machine. Without NDEBUG: asserts are bugs, check them too.
-cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-  -DBILLING_WERROR=ON -DBILLING_SANITIZE="$sanitize" -DBILLING_BUILD_BENCHMARKS=OFF \
-  -DBILLING_SANITIZE_TARGETS="$(IFS=';'; echo "${targets[*]}")" >/dev/null
+source scripts/lib/sanitized-build.sh
+configure_sanitized "$mode" -DBILLING_SANITIZE_TARGETS="$(IFS=';'; echo "${targets[*]}")"
+dir=$build_dir
 echo "+ build $dir: ${targets[*]:-all}"
 SECONDS=0
 read_cpu

@@ -220,11 +220,13 @@ TEST(LeaderElectionTest, StepsDownWhenRenewalsFailPastTheRenewDeadline) {
   FakeApi api;
   testing::ProxyClient proxy(api);
   common::ManualClock clock;
+  // Declared before the candidate, whose elector thread calls the intercept below until the
+  // candidate is destroyed.
+  std::atomic<int> rejected{0};
+  Signal signal;
   Candidate a(proxy, "replica-a", &clock);
   a.start();
   ASSERT_TRUE(a.waitLeading());
-  std::atomic<int> rejected{0};
-  Signal signal;
   proxy.setIntercept(
       [&](std::string_view verb, const kube::ResourceRef&) -> std::optional<kube::Error> {
         if (verb != "update") return std::nullopt;
@@ -247,6 +249,10 @@ TEST(LeaderElectionTest, HealthCheckFailsWhileRenewalIsOverdue) {
   FakeApi api;
   testing::ProxyClient proxy(api);
   common::ManualClock clock;
+  // Declared before the candidate, whose elector thread calls the intercept below until the
+  // candidate is destroyed.
+  std::atomic<int> rejected{0};
+  Signal signal;
   Candidate a(proxy, "replica-a", &clock, [](LeaderElectionConfig& config) {
     config.renewDeadline = 1h;  // keep trying rather than step down
   });
@@ -254,8 +260,6 @@ TEST(LeaderElectionTest, HealthCheckFailsWhileRenewalIsOverdue) {
   a.start();
   ASSERT_TRUE(a.waitLeading());
   EXPECT_EQ(a.elector().check(20s), std::nullopt);
-  std::atomic<int> rejected{0};
-  Signal signal;
   proxy.setIntercept(
       [&](std::string_view verb, const kube::ResourceRef&) -> std::optional<kube::Error> {
         if (verb != "get") return std::nullopt;

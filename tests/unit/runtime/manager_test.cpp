@@ -104,16 +104,18 @@ TEST(ManagerTest, StopFinishesTheInFlightReconcileReleasesTheLeaseAndReturnsInTi
 TEST(ManagerTest, ReconcileOutlivingTheGracePeriodFailsTheShutdownAndKeepsTheLease) {
   FakeApi api;
   addProjects(api, 1);
-  auto managerOptions = quickManagerOptions(true);
-  managerOptions.gracefulShutdownTimeout = 200ms;
-  Manager manager(api, managerOptions);
-  auto& informer =
-      manager.informer(testing::projectsResource(), "", testing::quickInformerOptions());
+  // Declared before the manager, so that they outlive the reconcile the manager's destructor
+  // waits for: it wakes up after the gate opens at the end of the test.
   std::mutex mutex;
   std::condition_variable gate;
   bool open = false;
   std::atomic<bool> inside{false};
   Signal signal;
+  auto managerOptions = quickManagerOptions(true);
+  managerOptions.gracefulShutdownTimeout = 200ms;
+  Manager manager(api, managerOptions);
+  auto& informer =
+      manager.informer(testing::projectsResource(), "", testing::quickInformerOptions());
   ControllerOptions options;
   options.name = "stuck";
   auto& controller =
