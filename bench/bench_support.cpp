@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <utility>
 
 #include "common/http_client.h"
 #include "common/tls.h"
@@ -27,6 +28,51 @@ const char* programName() { return gProgramName; }
   std::fprintf(stderr, "%s: %s\n", gProgramName, what.c_str());
   std::exit(1);
 }
+
+bool FlagReader::next() {
+  if (++index_ >= argc_) return false;
+  const std::string arg = argv_[index_];
+  if (arg == "-h" || arg == "--help") {
+    std::fputs(usage_, stdout);
+    std::exit(0);
+  }
+  name_ = arg;
+  inlineValue_.reset();
+  if (const auto equals = arg.find('='); equals != std::string::npos) {
+    name_ = arg.substr(0, equals);
+    inlineValue_ = arg.substr(equals + 1);
+  }
+  return true;
+}
+
+std::string FlagReader::value() {
+  if (inlineValue_) return *std::exchange(inlineValue_, std::nullopt);
+  if (index_ + 1 >= argc_) die(name_ + " needs a value (see --help)");
+  return argv_[++index_];
+}
+
+int FlagReader::integer(int minimum, int maximum) {
+  const std::string text = value();
+  char* end = nullptr;
+  const long number = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || number < minimum || number > maximum) {
+    die(name_ + " needs a whole number from " + std::to_string(minimum) + " to " +
+        std::to_string(maximum) + ", got \"" + text + "\"");
+  }
+  return static_cast<int>(number);
+}
+
+double FlagReader::decimal() {
+  const std::string text = value();
+  char* end = nullptr;
+  const double number = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(number >= 0)) {
+    die(name_ + " needs a number >= 0, got \"" + text + "\"");
+  }
+  return number;
+}
+
+void FlagReader::unknown() const { die("unknown flag " + name_ + " (see --help)"); }
 
 double seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
 double millis(SteadyClock::duration d) {

@@ -23,6 +23,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -54,6 +55,39 @@ inline const std::string kOperatorUser = "billing-operator";
 void setProgramName(const char* name);
 const char* programName();
 [[noreturn]] void die(const std::string& what);
+
+// The benchmarks' command lines: `--name value` or `--name=value`, switches alone, `-h` or
+// `--help` prints the usage and exits. Every problem ends the program with a sentence naming the
+// flag (die). Reading one:
+//   FlagReader flags(argc, argv, kUsage);
+//   while (flags.next()) {
+//     if (flags.is("--keep")) keep = true;
+//     else if (flags.is("--groups")) groups = flags.integer(1);
+//     else flags.unknown();
+//   }
+class FlagReader {
+ public:
+  FlagReader(int argc, char** argv, const char* usage) : argc_(argc), argv_(argv), usage_(usage) {}
+
+  // Moves to the next flag; false after the last one.
+  bool next();
+  bool is(std::string_view name) const { return name_ == name; }
+  // The current flag's value: after '=' or the next argument.
+  std::string value();
+  // The value as a whole number in [minimum, maximum].
+  int integer(int minimum, int maximum = 100'000'000);
+  // The value as a number >= 0.
+  double decimal();
+  [[noreturn]] void unknown() const;
+
+ private:
+  int argc_;
+  char** argv_;
+  const char* usage_;
+  int index_ = 0;
+  std::string name_;
+  std::optional<std::string> inlineValue_;
+};
 
 double seconds(SteadyClock::duration d);
 double millis(SteadyClock::duration d);

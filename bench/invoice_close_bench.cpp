@@ -102,63 +102,36 @@ Flags parseFlags(int argc, char** argv) {
   Flags flags;
   if (const char* dsn = std::getenv("BILLING_TEST_POSTGRES_DSN")) flags.postgresDsn = dsn;
   std::string backend;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    }
-    if (arg == "--keep") {
+  FlagReader reader(argc, argv, kUsage);
+  while (reader.next()) {
+    if (reader.is("--keep")) {
       flags.keep = true;
-      continue;
-    }
-    std::string name = arg;
-    std::optional<std::string> inlineValue;
-    if (const auto equals = arg.find('='); equals != std::string::npos) {
-      name = arg.substr(0, equals);
-      inlineValue = arg.substr(equals + 1);
-    }
-    auto next = [&]() -> std::string {
-      if (inlineValue) return *inlineValue;
-      if (i + 1 >= argc) die(name + " needs a value (see --help)");
-      return argv[++i];
-    };
-    auto integer = [&](int minimum) {
-      const std::string text = next();
-      char* end = nullptr;
-      const long number = std::strtol(text.c_str(), &end, 10);
-      if (text.empty() || *end != '\0' || number < minimum || number > 100'000'000) {
-        die(name + " needs a whole number >= " + std::to_string(minimum) + ", got \"" + text +
-            "\"");
-      }
-      return static_cast<int>(number);
-    };
-    if (name == "--organizations") {
-      flags.organizations = integer(1);
-    } else if (name == "--groups") {
-      flags.groups = integer(1);
-    } else if (name == "--project-groups") {
-      flags.projectGroups = integer(0);
-    } else if (name == "--projects") {
-      flags.projects = integer(1);
-    } else if (name == "--charges") {
-      flags.charges = integer(0);
-    } else if (name == "--batch") {
-      flags.batch = integer(1);
-    } else if (name == "--backend") {
-      backend = next();
-    } else if (name == "--postgres-dsn") {
-      flags.postgresDsn = next();
-    } else if (name == "--close-lead") {
-      flags.closeLeadSeconds = integer(1);
-    } else if (name == "--timeout") {
-      flags.timeoutSeconds = integer(1);
-    } else if (name == "--bin-dir") {
-      flags.binDir = next();
-    } else if (name == "--operator-arg") {
-      flags.operatorArgs.push_back(next());
+    } else if (reader.is("--organizations")) {
+      flags.organizations = reader.integer(1);
+    } else if (reader.is("--groups")) {
+      flags.groups = reader.integer(1);
+    } else if (reader.is("--project-groups")) {
+      flags.projectGroups = reader.integer(0);
+    } else if (reader.is("--projects")) {
+      flags.projects = reader.integer(1);
+    } else if (reader.is("--charges")) {
+      flags.charges = reader.integer(0);
+    } else if (reader.is("--batch")) {
+      flags.batch = reader.integer(1);
+    } else if (reader.is("--backend")) {
+      backend = reader.value();
+    } else if (reader.is("--postgres-dsn")) {
+      flags.postgresDsn = reader.value();
+    } else if (reader.is("--close-lead")) {
+      flags.closeLeadSeconds = reader.integer(1);
+    } else if (reader.is("--timeout")) {
+      flags.timeoutSeconds = reader.integer(1);
+    } else if (reader.is("--bin-dir")) {
+      flags.binDir = reader.value();
+    } else if (reader.is("--operator-arg")) {
+      flags.operatorArgs.push_back(reader.value());
     } else {
-      die("unknown flag " + name + " (see --help)");
+      reader.unknown();
     }
   }
   if (flags.projectGroups < 0) flags.projectGroups = flags.groups / 2;

@@ -96,78 +96,41 @@ struct Flags {
 
 Flags parseFlags(int argc, char** argv) {
   Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    }
-    if (arg == "--keep") {
+  FlagReader reader(argc, argv, kUsage);
+  constexpr int kMost = 10'000'000;
+  while (reader.next()) {
+    if (reader.is("--keep")) {
       flags.keep = true;
-      continue;
-    }
-    if (arg == "--webhook-only") {
+    } else if (reader.is("--webhook-only")) {
       flags.webhookOnly = true;
-      continue;
-    }
-    std::string name = arg;
-    std::optional<std::string> inlineValue;
-    if (const auto equals = arg.find('='); equals != std::string::npos) {
-      name = arg.substr(0, equals);
-      inlineValue = arg.substr(equals + 1);
-    }
-    auto next = [&]() -> std::string {
-      if (inlineValue) return *inlineValue;
-      if (i + 1 >= argc) die(name + " needs a value (see --help)");
-      return argv[++i];
-    };
-    auto integer = [&](int minimum) {
-      const std::string text = next();
-      char* end = nullptr;
-      const long number = std::strtol(text.c_str(), &end, 10);
-      if (text.empty() || *end != '\0' || number < minimum || number > 10'000'000) {
-        die(name + " needs a whole number >= " + std::to_string(minimum) + ", got \"" + text +
-            "\"");
-      }
-      return static_cast<int>(number);
-    };
-    auto decimal = [&]() {
-      const std::string text = next();
-      char* end = nullptr;
-      const double number = std::strtod(text.c_str(), &end);
-      if (text.empty() || *end != '\0' || !(number >= 0)) {
-        die(name + " needs a number >= 0, got \"" + text + "\"");
-      }
-      return number;
-    };
-    if (name == "--organizations") {
-      flags.organizations = integer(1);
-    } else if (name == "--groups") {
-      flags.groups = integer(1);
-    } else if (name == "--project-groups") {
-      flags.projectGroups = integer(0);
-    } else if (name == "--projects") {
-      flags.projects = integer(1);
-    } else if (name == "--moves") {
-      flags.moves = integer(0);
-    } else if (name == "--webhook-rate") {
-      flags.webhookRate = decimal();
-    } else if (name == "--webhook-seconds") {
-      flags.webhookSeconds = decimal();
-    } else if (name == "--world") {
-      const std::string kind = next();
+    } else if (reader.is("--organizations")) {
+      flags.organizations = reader.integer(1, kMost);
+    } else if (reader.is("--groups")) {
+      flags.groups = reader.integer(1, kMost);
+    } else if (reader.is("--project-groups")) {
+      flags.projectGroups = reader.integer(0, kMost);
+    } else if (reader.is("--projects")) {
+      flags.projects = reader.integer(1, kMost);
+    } else if (reader.is("--moves")) {
+      flags.moves = reader.integer(0, kMost);
+    } else if (reader.is("--webhook-rate")) {
+      flags.webhookRate = reader.decimal();
+    } else if (reader.is("--webhook-seconds")) {
+      flags.webhookSeconds = reader.decimal();
+    } else if (reader.is("--world")) {
+      const std::string kind = reader.value();
       if (kind != "admitted" && kind != "preexisting") {
         die("--world is admitted or preexisting, got \"" + kind + "\"");
       }
       flags.admittedWorld = kind == "admitted";
-    } else if (name == "--timeout") {
-      flags.timeoutSeconds = integer(1);
-    } else if (name == "--bin-dir") {
-      flags.binDir = next();
-    } else if (name == "--operator-arg") {
-      flags.operatorArgs.push_back(next());
+    } else if (reader.is("--timeout")) {
+      flags.timeoutSeconds = reader.integer(1, kMost);
+    } else if (reader.is("--bin-dir")) {
+      flags.binDir = reader.value();
+    } else if (reader.is("--operator-arg")) {
+      flags.operatorArgs.push_back(reader.value());
     } else {
-      die("unknown flag " + name + " (see --help)");
+      reader.unknown();
     }
   }
   if (flags.projectGroups < 0) flags.projectGroups = flags.groups / 2;
