@@ -60,7 +60,12 @@ case "$mode" in
       LedgerServiceTest LedgerContractTest SqliteStoreTest PostgresStoreTest LedgerClientTest
     )
     regex="^([A-Za-z]+/)?($(IFS='|'; echo "${suites[*]}"))\\."
-    filter=(-R "$regex")
+    # Not the cpprest transport's instances of the kube suites (Suite.Test/cpprest): its work is
+    # done by libcpprest's own threads, and Debian's libcpprest is not instrumented, so TSan sees
+    # half of each handover (the task's state in the inlined pplx headers, not the reference
+    # counts and locks inside the library) and reports a race on nearly every request. The
+    # default native transport runs; the cpprest one is checked by the ASan+UBSan run.
+    filter=(-R "$regex" -E "/cpprest( |\$)")
     ;;
   *) usage ;;
 esac

@@ -3,7 +3,6 @@
 // carries the same Idempotency-Key, and that everything else comes back as a value.
 #include "operator/ledger_client/ledger_client.h"
 
-#include <cpprest/http_listener.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -12,7 +11,7 @@
 #include <fstream>
 #include <mutex>
 
-#include "common/cpprest_body.h"
+#include "common/http_server.h"
 #include "ledger_test_support.h"
 
 namespace billing::ledger_client {
@@ -35,40 +34,41 @@ struct ReceivedRequest {
   std::string body;
 };
 
-// Answers requests with the scripted responses in order (the last one repeats).
+// Answers requests with the scripted responses in order (the last one repeats). Served by
+// common::HttpServer, like the real ledger.
 class ScriptedServer {
  public:
   explicit ScriptedServer(std::vector<ScriptedResponse> script, int port = 0)
       : script_(script.begin(), script.end()) {
-    port_ = port != 0 ? port : ledger::testing::freePort();
-    url_ = "http://127.0.0.1:" + std::to_string(port_);
-    listener_ = std::make_unique<web::http::experimental::listener::http_listener>(url_);
-    listener_->support([this](web::http::http_request request) {
-      ReceivedRequest received;
-      received.method = request.method();
-      received.path = request.relative_uri().to_string();
-      auto key = request.headers().find("Idempotency-Key");
-      if (key != request.headers().end()) received.idempotencyKey = key->second;
-      auto auth = request.headers().find("Authorization");
-      if (auth != request.headers().end()) received.authorization = auth->second;
-      received.body = request.extract_utf8string(true).get();
-      ScriptedResponse answer;
-      {
-        std::lock_guard lock(mutex_);
-        requests_.push_back(received);
-        answer = script_.front();
-        if (script_.size() > 1) script_.pop_front();
-      }
-      web::http::http_response response(static_cast<web::http::status_code>(answer.status));
-      for (const auto& [name, value] : answer.headers) response.headers().add(name, value);
-      common::setBody(response, answer.body,
-                      answer.body.starts_with("{") ? "application/json" : "text/plain");
-      request.reply(response).wait();
-    });
-    listener_->open().wait();
+    common::HttpServerOptions options;
+    options.port = static_cast<std::uint16_t>(port != 0 ? port : ledger::testing::freePort());
+    server_ = std::make_unique<common::HttpServer>(
+        options, [this](const common::HttpRequest& request, common::HttpResponseWriter& writer) {
+          ReceivedRequest received;
+          received.method = request.method;
+          received.path = request.target;
+          received.idempotencyKey = request.headers.get("Idempotency-Key").value_or("");
+          received.authorization = request.headers.get("Authorization").value_or("");
+          received.body = request.body;
+          ScriptedResponse answer;
+          {
+            std::lock_guard lock(mutex_);
+            requests_.push_back(received);
+            answer = script_.front();
+            if (script_.size() > 1) script_.pop_front();
+          }
+          common::HttpHeaders headers;
+          for (const auto& [name, value] : answer.headers) headers.add(name, value);
+          if (!headers.contains("Content-Type")) {
+            headers.add("Content-Type",
+                        answer.body.starts_with("{") ? "application/json" : "text/plain");
+          }
+          writer.respond(answer.status, std::move(headers), answer.body);
+        });
+    auto started = server_->start();
+    if (!started) ADD_FAILURE() << "the scripted server did not start: " << started.error();
+    url_ = "http://127.0.0.1:" + std::to_string(server_->port());
   }
-
-  ~ScriptedServer() { listener_->close().wait(); }
 
   std::vector<ReceivedRequest> requests() {
     std::lock_guard lock(mutex_);
@@ -80,9 +80,9 @@ class ScriptedServer {
   std::mutex mutex_;
   std::deque<ScriptedResponse> script_;
   std::vector<ReceivedRequest> requests_;
-  int port_ = 0;
   std::string url_;
-  std::unique_ptr<web::http::experimental::listener::http_listener> listener_;
+  // Last: stopped (by its destructor) before the script and the requests it uses go.
+  std::unique_ptr<common::HttpServer> server_;
 };
 
 constexpr const char* kAccountJson =
