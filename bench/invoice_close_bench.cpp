@@ -143,6 +143,17 @@ Flags parseFlags(int argc, char** argv) {
     die("--projects must exceed --project-groups: each Project-scope group is bound to one "
         "project and the others use organization groups");
   }
+  // A group that never had a member has no period to close (docs/invoicing.md), so the run
+  // would wait for its invoice forever: every group of the world needs a project.
+  const World world(flags.organizations, flags.groups, flags.projectGroups, flags.projects);
+  std::vector<bool> hasProject(world.organizationGroups(), false);
+  for (int p = flags.projectGroups; p < flags.projects; ++p)
+    hasProject[world.sharedGroupOf(p)] = true;
+  if (const auto empty = std::ranges::find(hasProject, false); empty != hasProject.end()) {
+    die(World::sharedName(static_cast<int>(empty - hasProject.begin())) +
+        " would have no project, and a group that never had a member gets no invoice: give "
+        "more --projects (or fewer --groups), so that each Organization-scope group gets one");
+  }
   if (backend.empty()) backend = flags.postgresDsn.empty() ? "sqlite" : "both";
   if (backend == "sqlite" || backend == "postgres") {
     flags.backends = {backend};
