@@ -42,9 +42,11 @@ ResourceType eventsV1() {
 }
 
 // A timestamp `ago` before now, as metav1.Time (seconds) or MicroTime (microseconds) writes it.
-// Ages are whole minutes or hours, so that a slow run still prints the same age.
+// Ages are whole minutes or hours, so that a slow run still prints the same age. The MicroTime's
+// fraction (.123456) lies after the whole second, so it goes one second further back: otherwise,
+// read within 0.12 s of a second's start, `ago` = 40 min was printed as "39m".
 std::string timestamp(std::chrono::seconds ago, bool micro = false) {
-  std::time_t when = std::time(nullptr) - static_cast<std::time_t>(ago.count());
+  std::time_t when = std::time(nullptr) - static_cast<std::time_t>(ago.count()) - (micro ? 1 : 0);
   std::tm utc{};
   gmtime_r(&when, &utc);
   char buffer[40];
